@@ -1,0 +1,195 @@
+// `brigade bench block`: is decoding memory-bandwidth bound? Measures the
+// per-token decode time of all blocks of a model (batch 1, one token per
+// step) and the machine's memory read bandwidth in the same run, and reports
+// their ratio to the floor "weight bytes / read bandwidth".
+//
+// Why read bandwidth: a decode step streams every weight once and writes
+// almost nothing, so the floor is the time to *read* the weights. We measure
+// it with a read-only sum over a buffer much larger than the caches, on 1 and
+// on all cores, and keep the fastest (the strictest floor). For reference we
+// also time a memcpy of the same buffer and report it as bytes copied per
+// second (the memory moves twice that, read + write); it is not the floor.
+
+#include "cli/commands.h"
+#include "model/block_span.h"
+#include "model/make_model.h"
+#include "util/error.h"
+
+#include <nlohmann/json.hpp>
+#include <stdlib.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <thread>
+#include <vector>
+
+namespace brigade::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// Best-of-`repeats` bytes per second of a read-only pass over `buffer` split
+// across `threads` threads.
+double read_bandwidth(const std::vector<uint64_t>& buffer, int threads, int repeats) {
+  double best = 0;
+  std::vector<uint64_t> sums(threads);
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    std::vector<std::thread> workers;
+    const size_t chunk = buffer.size() / threads;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        const uint64_t* p = buffer.data() + t * chunk;
+        // Integer sums vectorize without -ffast-math, so the loop runs at
+        // memory speed rather than at the speed of a float add chain.
+        uint64_t s = 0;
+        for (size_t i = 0; i < chunk; ++i) s += p[i];
+        sums[t] = s;
+      });
+    }
+    for (auto& w : workers) w.join();
+    const double s = seconds_since(start);
+    best = std::max(best, static_cast<double>(chunk * threads * sizeof(uint64_t)) / s);
+  }
+  // Keep the sums observable so the loops are not optimized away.
+  volatile uint64_t sink = 0;
+  for (auto s : sums) sink = sink + s;
+  return best;
+}
+
+double copy_bandwidth(const std::vector<uint64_t>& buffer, int repeats) {
+  std::vector<uint64_t> destination(buffer.size(), 1);  // touched: no page faults in the timing
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    const auto start = Clock::now();
+    std::memcpy(destination.data(), buffer.data(), buffer.size() * sizeof(uint64_t));
+    best = std::max(best, static_cast<double>(buffer.size() * sizeof(uint64_t)) /
+                              seconds_since(start));
+  }
+  volatile uint64_t sink = destination[destination.size() / 2];
+  (void)sink;
+  return best;
+}
+
+// A temporary directory removed on scope exit, for the generated model.
+struct ScratchDir {
+  std::filesystem::path path;
+  ScratchDir() {
+    auto pattern = (std::filesystem::temp_directory_path() / "brigade-bench-XXXXXX").string();
+    require(mkdtemp(pattern.data()) != nullptr, "cannot create a temp dir from {}", pattern);
+    path = pattern;
+  }
+  ~ScratchDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+}  // namespace
+
+void add_bench_block_command(CLI::App& bench) {
+  struct Flags {
+    std::string model;
+    int tokens = 32;
+    int prefill = 16;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = bench.add_subcommand(
+      "block", "Decode time of all blocks vs. the memory-bandwidth floor (weights / read bandwidth)");
+  cmd->add_option("--model", flags->model,
+                  "Checkpoint directory (default: a temporary 4-block, hidden 2048 f32 model, "
+                  "about 720 MB)");
+  cmd->add_option("--tokens", flags->tokens, "Decode steps to time")->capture_default_str();
+  cmd->add_option("--prefill", flags->prefill, "Prompt tokens before decoding")
+      ->capture_default_str();
+  cmd->add_flag("--json", flags->json, "Print one JSON object");
+  cmd->callback([flags] {
+    require(flags->tokens > 0 && flags->prefill > 0, "--tokens and --prefill must be positive");
+    std::unique_ptr<ScratchDir> scratch;
+    std::filesystem::path dir = flags->model;
+    if (dir.empty()) {
+      // TinyLlama's block shape, fewer blocks: big enough to defeat the caches.
+      scratch = std::make_unique<ScratchDir>();
+      dir = scratch->path / "model";
+      MakeModelOptions o;
+      o.layers = 4;
+      o.hidden = 2048;
+      o.intermediate = 5632;
+      o.heads = 32;
+      o.kv_heads = 4;
+      o.vocab = 256;
+      o.tokenizer = false;
+      make_model(o, dir);
+    }
+    const auto config = ModelConfig::load(dir);
+    const auto checkpoint = Checkpoint::open(dir);
+    const BlockSpan span(config, *checkpoint, 0, config.num_hidden_layers);
+    scratch.reset();  // weights are in memory now; free the disk early
+
+    const int warmup = 2;
+    auto cache = span.make_cache(1, flags->prefill + warmup + flags->tokens);
+    std::vector<float> hidden(static_cast<size_t>(flags->prefill) * config.hidden_size);
+    for (size_t i = 0; i < hidden.size(); ++i) hidden[i] = static_cast<float>((i % 17) - 8) / 8;
+    span.forward(hidden, 1, flags->prefill, 0, cache);
+    std::vector<float> step(hidden.end() - config.hidden_size, hidden.end());
+    std::vector<double> ms;
+    for (int t = 0; t < warmup + flags->tokens; ++t) {
+      const auto start = Clock::now();
+      span.forward(step, 1, 1, cache.length(), cache);
+      if (t >= warmup) ms.push_back(seconds_since(start) * 1000.0);
+    }
+    double decode_ms = 0;
+    for (double m : ms) decode_ms += m;
+    decode_ms /= static_cast<double>(ms.size());
+    std::sort(ms.begin(), ms.end());
+    const double median_ms = ms[ms.size() / 2];
+
+    // 1 GiB: far beyond any cache.
+    std::vector<uint64_t> buffer((size_t{1} << 30) / sizeof(uint64_t));
+    for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = i;
+    const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+    const double read_1 = read_bandwidth(buffer, 1, 3);
+    const double read_all = cores > 1 ? read_bandwidth(buffer, cores, 3) : read_1;
+    const double read_bw = std::max(read_1, read_all);
+    const double copy_bw = copy_bandwidth(buffer, 3);
+
+    const double weight_bytes = static_cast<double>(span.weight_bytes());
+    const double floor_ms = weight_bytes / read_bw * 1000.0;
+    const double ratio = decode_ms / floor_ms;
+    if (flags->json) {
+      nlohmann::json j = {{"layers", config.num_hidden_layers},
+                          {"hidden", config.hidden_size},
+                          {"weight_bytes", span.weight_bytes()},
+                          {"tokens", flags->tokens},
+                          {"decode_ms", decode_ms},
+                          {"decode_median_ms", median_ms},
+                          {"read_bandwidth_gbs", read_bw / 1e9},
+                          {"read_bandwidth_1thread_gbs", read_1 / 1e9},
+                          {"copy_bandwidth_gbs", copy_bw / 1e9},
+                          {"floor_ms", floor_ms},
+                          {"ratio", ratio}};
+      std::printf("%s\n", j.dump().c_str());
+    } else {
+      std::printf("blocks:          %d x hidden %d, %.1f MB of f32 weights\n",
+                  config.num_hidden_layers, config.hidden_size, weight_bytes / 1e6);
+      std::printf("decode:          %.2f ms/token mean, %.2f median (%d steps, batch 1)\n",
+                  decode_ms, median_ms, flags->tokens);
+      std::printf("read bandwidth:  %.2f GB/s (1 thread %.2f, %d threads %.2f)\n", read_bw / 1e9,
+                  read_1 / 1e9, cores, read_all / 1e9);
+      std::printf("memcpy:          %.2f GB/s copied (reads + writes %.2f GB/s)\n", copy_bw / 1e9,
+                  2 * copy_bw / 1e9);
+      std::printf("floor:           %.2f ms/token (weight bytes / read bandwidth)\n", floor_ms);
+      std::printf("ratio:           %.2f (decode / floor)\n", ratio);
+    }
+  });
+}
+
+}  // namespace brigade::cli

@@ -1,0 +1,129 @@
+// `brigade generate`: generation through the swarm. The client holds only
+// the embeddings, the final norm, the LM head and the tokenizer.
+
+#include "cli/commands.h"
+#include "cli/generation_flags.h"
+#include "client/channels.h"
+#include "client/swarm_runner.h"
+#include "model/checkpoint.h"
+#include "model/model_head.h"
+#include "util/error.h"
+#include "util/log.h"
+
+#include <cstdio>
+#include <iostream>
+
+namespace brigade::cli {
+namespace {
+
+nlohmann::json route_json(const std::vector<RouteHop>& route) {
+  auto out = nlohmann::json::array();
+  for (const auto& hop : route) {
+    out.push_back({{"peer", hop.peer}, {"address", hop.address}, {"start", hop.start},
+                   {"end", hop.end}});
+  }
+  return out;
+}
+
+nlohmann::json recovery_json(const RecoveryEvent& e) {
+  return {{"failed_peer", e.failed_peer},
+          {"reason", e.reason},
+          {"replacement", route_json(e.replacement)},
+          {"replayed_tokens", e.replayed_tokens},
+          {"ms", e.ms}};
+}
+
+void emit(const nlohmann::json& line) {
+  std::cout << line.dump() << std::endl;
+}
+
+}  // namespace
+
+void add_generate_command(CLI::App& app) {
+  struct Flags {
+    GenerationFlags gen;
+    std::string model, initial_peers, connect_via, wire_dtype = "f32";
+    double wait_for_swarm_s = 30;
+    double step_timeout_s = 20;
+    bool no_push = false;
+    bool jsonl = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = app.add_subcommand("generate", "Generate text through the swarm");
+  cmd->add_option("--model", flags->model,
+                  "Checkpoint directory (only embeddings, final norm, LM head and tokenizer are read)")
+      ->required();
+  cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]")->required();
+  add_generation_flags(cmd, flags->gen);
+  cmd->add_option("--wait-for-swarm", flags->wait_for_swarm_s,
+                  "Seconds to wait until every block is served")
+      ->capture_default_str();
+  cmd->add_option("--step-timeout", flags->step_timeout_s,
+                  "Seconds a server may take for one step before it is replaced")
+      ->capture_default_str();
+  cmd->add_option("--wire-dtype", flags->wire_dtype, "Hidden states on the wire: f32|bf16|f16")
+      ->capture_default_str();
+  cmd->add_flag("--no-push", flags->no_push,
+                "Relay mode: the client forwards every hop's output itself");
+  cmd->add_option("--connect-via", flags->connect_via,
+                  "Dial another address for a server: ANNOUNCED=DIALLED[,...]");
+  cmd->add_flag("--jsonl", flags->jsonl, "Print one JSON event per line as things happen");
+  cmd->callback([flags] {
+    init_logging("client");
+    const auto began = std::chrono::steady_clock::now();
+    const ModelConfig config = ModelConfig::load(flags->model);
+    const auto checkpoint = Checkpoint::open(flags->model);
+    const ModelHead head(config, *checkpoint);
+    const auto tokenizer = Tokenizer::open(flags->model);
+    GenerationFlags gen = flags->gen;
+    if (flags->jsonl) gen.json = true;  // no raw text on stdout
+    GenerationRequest request = make_request(gen, config, tokenizer.get());
+
+    SwarmOptions options;
+    options.initial_peers = parse_host_port_list(flags->initial_peers, "--initial-peers");
+    require(!options.initial_peers.empty(), "--initial-peers is empty");
+    options.wait_for_swarm =
+        std::chrono::milliseconds(static_cast<int64_t>(flags->wait_for_swarm_s * 1000));
+    options.step_timeout =
+        std::chrono::milliseconds(static_cast<int64_t>(flags->step_timeout_s * 1000));
+    options.push = !flags->no_push;
+    options.dtype = parse_wire_dtype(flags->wire_dtype);
+    options.connect_via = parse_connect_via(flags->connect_via);
+    const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
+    require(max_length <= config.max_position_embeddings,
+            "prompt of {} tokens + {} new tokens exceeds the model's {} positions",
+            request.prompt_ids.size(), request.max_new_tokens, config.max_position_embeddings);
+    SwarmBlockRunner runner(config, model_id_for(flags->model), options, 1, max_length);
+    const double load_s =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+
+    if (flags->jsonl) {
+      emit({{"event", "route"}, {"route", route_json(runner.route())}});
+      request.on_token = [](int index, int32_t id, const std::string& text, double ms) {
+        emit({{"event", "token"}, {"index", index}, {"id", id}, {"text", text}, {"ms", ms}});
+      };
+      runner.on_recovery = [](const RecoveryEvent& e) {
+        auto line = recovery_json(e);
+        line["event"] = "recovery";
+        emit(line);
+      };
+    }
+    const GenerationResult result = generate(head, tokenizer.get(), runner, request);
+    nlohmann::json out = result_json(result, load_s, flags->gen);
+    out["route"] = route_json(runner.route());
+    auto recoveries = nlohmann::json::array();
+    for (const auto& e : runner.recoveries()) recoveries.push_back(recovery_json(e));
+    if (flags->jsonl) {
+      out["event"] = "done";
+      out["recoveries"] = recoveries;
+      emit(out);
+    } else if (flags->gen.json) {
+      out["recoveries"] = recoveries;
+      emit(out);
+    } else {
+      std::printf("\n");
+    }
+  });
+}
+
+}  // namespace brigade::cli

@@ -1,0 +1,95 @@
+#include "cli/generation_flags.h"
+
+#include "util/error.h"
+
+#include <charconv>
+#include <cstdio>
+
+namespace brigade::cli {
+
+void add_generation_flags(CLI::App* command, GenerationFlags& flags) {
+  auto* prompt = command->add_option("--prompt", flags.prompt, "Prompt text (needs tokenizer.model)");
+  auto* ids = command->add_option("--prompt-ids", flags.prompt_ids,
+                                  "Prompt as comma-separated token ids, e.g. 1,2,3 (no BOS added)");
+  prompt->excludes(ids);
+  command->add_option("--max-new-tokens", flags.max_new_tokens, "Tokens to generate")
+      ->capture_default_str();
+  command->add_option("--temperature", flags.temperature, "0 = greedy")->capture_default_str();
+  command->add_option("--top-k", flags.top_k, "Keep the k most likely tokens (0 = all)")
+      ->capture_default_str();
+  command->add_option("--top-p", flags.top_p, "Nucleus sampling mass (1 = off)")
+      ->capture_default_str();
+  command->add_option("--seed", flags.seed, "Sampling seed")->capture_default_str();
+  command->add_flag("--json", flags.json, "Print one JSON object instead of streaming text");
+  command->add_flag("--dump-logits", flags.dump_logits,
+                    "With --json, add the logits that chose the first new token");
+}
+
+namespace {
+
+std::vector<int32_t> parse_ids(const std::string& text, int vocab_size) {
+  std::vector<int32_t> ids;
+  size_t begin = 0;
+  while (begin <= text.size()) {
+    size_t end = text.find(',', begin);
+    if (end == std::string::npos) end = text.size();
+    std::string item = text.substr(begin, end - begin);
+    const auto first = item.find_first_not_of(" \t");
+    const auto last = item.find_last_not_of(" \t");
+    item = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+    int32_t id = 0;
+    const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
+    require(!item.empty() && ec == std::errc() && ptr == item.data() + item.size(),
+            "--prompt-ids: '{}' is not a token id (expected comma-separated integers)", item);
+    require(id >= 0 && id < vocab_size, "--prompt-ids: id {} is outside the vocabulary [0, {})",
+            id, vocab_size);
+    ids.push_back(id);
+    begin = end + 1;
+  }
+  return ids;
+}
+
+}  // namespace
+
+GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& config,
+                               const Tokenizer* tokenizer) {
+  GenerationRequest request;
+  if (!flags.prompt_ids.empty()) {
+    request.prompt_ids = parse_ids(flags.prompt_ids, config.vocab_size);
+  } else {
+    require(!flags.prompt.empty(), "give a prompt with --prompt TEXT or --prompt-ids 1,2,3");
+    require(tokenizer != nullptr,
+            "the model has no tokenizer.model, so --prompt cannot be used; give --prompt-ids");
+    request.prompt_ids = tokenizer->encode(flags.prompt, config.bos_token_id);
+  }
+  require(flags.max_new_tokens >= 0, "--max-new-tokens must be >= 0, got {}",
+          flags.max_new_tokens);
+  request.max_new_tokens = flags.max_new_tokens;
+  request.sampling.temperature = flags.temperature;
+  request.sampling.top_k = flags.top_k;
+  request.sampling.top_p = flags.top_p;
+  request.sampling.seed = flags.seed;
+  request.keep_first_logits = flags.dump_logits;
+  if (!flags.json) {
+    request.on_token = [](int, int32_t, const std::string& text, double) {
+      std::fwrite(text.data(), 1, text.size(), stdout);
+      std::fflush(stdout);
+    };
+  }
+  return request;
+}
+
+nlohmann::json result_json(const GenerationResult& result, double load_s,
+                           const GenerationFlags& flags) {
+  nlohmann::json j;
+  j["ids"] = result.ids;
+  j["new_ids"] = result.new_ids;
+  j["text"] = result.text;
+  j["timings"] = {{"load_s", load_s},
+                  {"prefill_s", result.prefill_s},
+                  {"per_token_ms", result.per_token_ms}};
+  if (flags.dump_logits) j["logits"] = result.first_logits;
+  return j;
+}
+
+}  // namespace brigade::cli

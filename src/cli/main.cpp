@@ -1,0 +1,32 @@
+// `brigade`: one binary for every role (model maker, local runner, DHT node,
+// server, client, swarm launcher, benchmarks).
+
+#include "cli/commands.h"
+#include "util/error.h"
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+  CLI::App app{"Brigade: run large language models across a swarm of machines"};
+  app.require_subcommand(1);
+  brigade::cli::add_make_model_command(app);
+  brigade::cli::add_run_command(app);
+  brigade::cli::add_dht_command(app);
+  brigade::cli::add_server_command(app);
+  brigade::cli::add_generate_command(app);
+  brigade::cli::add_status_command(app);
+  brigade::cli::add_swarm_command(app);
+  auto* bench = app.add_subcommand("bench", "Benchmarks (block decode speed, WAN latency)");
+  bench->require_subcommand(1);
+  brigade::cli::add_bench_block_command(*bench);
+  brigade::cli::add_bench_latency_command(*bench);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

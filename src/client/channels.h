@@ -1,0 +1,43 @@
+#pragma once
+// gRPC channels to servers, one per address, shared by every session of a
+// client. `--connect-via A=B` makes the client dial B whenever a server
+// announces A (a tunnel or a port forward).
+
+#include "brigade.grpc.pb.h"
+
+#include <grpcpp/grpcpp.h>
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+namespace brigade {
+
+// Parses "A=B[,C=D...]"; throws Error naming a malformed pair.
+std::map<std::string, std::string> parse_connect_via(const std::string& text);
+
+class ChannelPool {
+ public:
+  explicit ChannelPool(std::map<std::string, std::string> connect_via = {})
+      : connect_via_(std::move(connect_via)) {}
+
+  // The address actually dialled for an announced one.
+  std::string dial_address(const std::string& announced) const;
+  std::shared_ptr<grpc::Channel> channel(const std::string& announced);
+
+  // Median of `count` Ping round trips in ms; +inf when the server does not
+  // answer within `timeout`.
+  double ping_ms(const std::string& announced, int count = 3,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
+
+ private:
+  std::map<std::string, std::string> connect_via_;
+  std::mutex mutex_;
+  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+};
+
+// Channel arguments every Brigade channel uses (message size limits).
+grpc::ChannelArguments channel_arguments();
+
+}  // namespace brigade

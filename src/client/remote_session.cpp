@@ -1,0 +1,181 @@
+#include "client/remote_session.h"
+
+#include "net/identity.h"
+#include "net/step_proof.h"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+namespace brigade {
+
+std::string random_session_id() {
+  if (sodium_init() < 0) fail("libsodium failed to initialise");
+  std::string bytes(16, '\0');
+  randombytes_buf(bytes.data(), bytes.size());
+  return to_hex(bytes);
+}
+
+RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
+                             const SessionParams& params)
+    : hop_(hop), params_(params), session_id_(random_session_id()) {
+  stub_ = rpc::Brigade::NewStub(channel);
+  stream_ = stub_->Inference(&context_);
+  rpc::InferenceRequest request;
+  auto* open = request.mutable_open();
+  open->set_session_id(session_id_);
+  open->set_start(hop.start);
+  open->set_end(hop.end);
+  open->set_max_length(params.max_length);
+  open->set_batch(params.batch);
+  open->set_dtype(params.dtype);
+  rpc::InferenceResponse response;
+  if (!stream_->Write(request) || !stream_->Read(&response) || !response.has_opened()) {
+    const grpc::Status status = stream_->Finish();
+    throw HopFailure(hop.peer, fmt::format("refused the session at {}: {}", hop.address,
+                                           status.ok() ? "no answer" : status.error_message()));
+  }
+  if (response.opened().peer() != hop.peer) {
+    context_.TryCancel();
+    throw HopFailure(hop.peer, fmt::format("answered as peer {} at {}", response.opened().peer(),
+                                           hop.address));
+  }
+  reader_ = std::thread([this] { read_loop(); });
+}
+
+RemoteSession::~RemoteSession() { close(); }
+
+void RemoteSession::close() {
+  {
+    std::lock_guard lock(write_mutex_);
+    if (!writes_done_) {
+      writes_done_ = true;
+      stream_->WritesDone();
+    }
+  }
+  // The server ends the stream once it sees WritesDone; cancel in case it
+  // stalls so that the reader never blocks the client's exit.
+  {
+    std::unique_lock lock(mutex_);
+    if (!arrived_.wait_for(lock, std::chrono::milliseconds(500), [this] { return ended_; })) {
+      context_.TryCancel();
+    }
+  }
+  if (reader_.joinable()) reader_.join();
+}
+
+void RemoteSession::read_loop() {
+  rpc::InferenceResponse response;
+  std::optional<ChunkAssembler> assembler;
+  ReceivedStep pending;
+  std::string failure;
+  while (stream_->Read(&response)) {
+    if (!response.has_result()) {
+      failure = "sent a message that is not a step result";
+      break;
+    }
+    auto* result = response.mutable_result();
+    try {
+      if (result->hidden().chunk_index() == 0) {
+        pending.meta = *result;
+        pending.meta.clear_hidden();
+        assembler.emplace(params_.dtype, static_cast<size_t>(params_.batch) * params_.max_length *
+                                             params_.hidden_size *
+                                             wire_dtype_size(params_.dtype));
+      }
+      require(assembler.has_value() && result->step_id() == pending.meta.step_id(),
+              "sent a chunk of step {} outside its step", result->step_id());
+      if (!assembler->add(result->hidden())) continue;
+      pending.output = assembler->take();
+      assembler.reset();
+    } catch (const Error& e) {
+      failure = e.what();
+      break;
+    }
+    std::lock_guard lock(mutex_);
+    results_[pending.meta.step_id()].push_back(std::move(pending));
+    pending = ReceivedStep{};
+    arrived_.notify_all();
+  }
+  if (!failure.empty()) context_.TryCancel();
+  const grpc::Status status = stream_->Finish();
+  std::lock_guard lock(mutex_);
+  ended_ = true;
+  end_reason_ = !failure.empty() ? failure
+                : status.ok()    ? "closed the session"
+                                 : fmt::format("stream failed ({}): {}",
+                                               static_cast<int>(status.error_code()),
+                                               status.error_message());
+  arrived_.notify_all();
+}
+
+void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTensor& hidden,
+                              const std::vector<rpc::Hop>& next, const std::string& upstream_peer) {
+  const auto chunks = split_chunks(hidden);
+  std::lock_guard lock(write_mutex_);
+  for (size_t i = 0; i < chunks.size(); ++i) {
+    rpc::InferenceRequest request;
+    auto* step = request.mutable_step();
+    step->set_step_id(step_id);
+    step->set_position(position);
+    if (i == 0) {
+      for (const auto& hop : next) *step->add_next() = hop;
+      step->set_upstream_peer(upstream_peer);
+    }
+    *step->mutable_hidden() = chunks[i];
+    // A failed write means the stream is broken; the reader reports why.
+    if (!stream_->Write(request)) return;
+  }
+}
+
+ReceivedStep RemoteSession::wait_result(int64_t step_id) {
+  return wait_result_for_input(step_id, "");
+}
+
+ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
+                                                  const std::string& input_digest) {
+  std::unique_lock lock(mutex_);
+  const auto matches = [&](const ReceivedStep& r) {
+    return input_digest.empty() || r.meta.input_digest() == input_digest;
+  };
+  const auto ready = [&] {
+    auto it = results_.find(step_id);
+    if (it != results_.end()) {
+      for (const auto& r : it->second) {
+        if (matches(r)) return true;
+      }
+    }
+    return ended_;
+  };
+  if (!arrived_.wait_for(lock, params_.step_timeout, ready)) {
+    context_.TryCancel();
+    throw HopFailure(hop_.peer, fmt::format("no answer to step {} within {} ms", step_id,
+                                            params_.step_timeout.count()));
+  }
+  auto it = results_.find(step_id);
+  ReceivedStep found;
+  bool have = false;
+  if (it != results_.end()) {
+    for (auto& r : it->second) {
+      if (matches(r)) {
+        found = r;
+        have = true;
+      }
+    }
+  }
+  if (!have) throw HopFailure(hop_.peer, end_reason_);
+  lock.unlock();
+  const std::string output_digest = digest(found.output.bytes);
+  if (output_digest != found.meta.output_digest()) {
+    throw HopFailure(hop_.peer, fmt::format("step {}: output digest does not match its data",
+                                            step_id));
+  }
+  if (!verify_signature(hop_.public_key,
+                        step_proof_message(session_id_, step_id, found.meta.input_digest(),
+                                           output_digest),
+                        found.meta.signature())) {
+    throw HopFailure(hop_.peer, fmt::format("step {}: bad signature", step_id));
+  }
+  return found;
+}
+
+}  // namespace brigade

@@ -1,0 +1,137 @@
+#include "client/route.h"
+
+#include "util/error.h"
+
+#include <fmt/ranges.h>
+
+#include <limits>
+
+namespace brigade {
+namespace {
+
+const ServerRecord* find_server(const std::vector<ServerRecord>& servers, const std::string& peer) {
+  for (const auto& s : servers) {
+    if (s.peer == peer) return &s;
+  }
+  return nullptr;
+}
+
+double client_rtt(const RouteCosts& costs, const std::string& peer) {
+  auto it = costs.client_rtt_ms.find(peer);
+  return it == costs.client_rtt_ms.end() ? costs.default_rtt_ms : it->second;
+}
+
+// The cost of entering server `to` after server `from` (nullptr: the client).
+double hop_cost(const RouteCosts& costs, const ServerRecord* from, const ServerRecord& to) {
+  if (!costs.push) return client_rtt(costs, to.peer);
+  if (from == nullptr) return client_rtt(costs, to.peer) / 2;
+  auto it = from->next_rtt_ms.find(to.peer);
+  if (it != from->next_rtt_ms.end()) return it->second / 2;
+  return (client_rtt(costs, from->peer) + client_rtt(costs, to.peer)) / 4;
+}
+
+double exit_cost(const RouteCosts& costs, const ServerRecord& last) {
+  return costs.push ? client_rtt(costs, last.peer) / 2 : 0;
+}
+
+}  // namespace
+
+std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
+                                 const RouteRequest& request, const RouteCosts& costs) {
+  const int n = request.num_blocks;
+  const int first = request.first_block;
+  require(first >= 0 && first < n, "route: blocks [{}, {}) are empty", first, n);
+  std::vector<const ServerRecord*> usable;
+  for (const auto& s : servers) {
+    if (s.state == "online" && !request.excluded.count(s.peer) &&
+        s.cache_tokens_left >= request.cache_tokens_needed) {
+      usable.push_back(&s);
+    }
+  }
+  // best[b]: cheapest way to have run blocks [0, b), ending at server last[b]
+  // (the transition cost depends on the previous server, so the state is
+  // (boundary, last server)).
+  const double inf = std::numeric_limits<double>::infinity();
+  const size_t m = usable.size();
+  std::vector<std::vector<double>> best(n + 1, std::vector<double>(m, inf));
+  std::vector<std::vector<std::pair<int, int>>> from(n + 1,
+                                                     std::vector<std::pair<int, int>>(m, {-1, -1}));
+  std::vector<double> start_cost(m);
+  for (int b = first; b < n; ++b) {
+    for (size_t j = 0; j < m; ++j) {
+      const ServerRecord& s = *usable[j];
+      if (b < s.start || b >= s.end) continue;
+      // Candidates for the previous server: none (b == 0) or any i with best[b][i] finite.
+      double base = inf;
+      int prev = -1;
+      if (b == first) {
+        base = hop_cost(costs, nullptr, s);
+      } else {
+        for (size_t i = 0; i < m; ++i) {
+          if (i == j || best[b][i] == inf) continue;
+          const double c = best[b][i] + hop_cost(costs, usable[i], s);
+          if (c < base) {
+            base = c;
+            prev = static_cast<int>(i);
+          }
+        }
+      }
+      if (base == inf) continue;
+      for (int e = b + 1; e <= std::min(s.end, n); ++e) {
+        const double c = base + s.compute_ms_per_block * (e - b);
+        if (c < best[e][j]) {
+          best[e][j] = c;
+          from[e][j] = {b, prev};
+        }
+      }
+    }
+  }
+  int last = -1;
+  double total = inf;
+  for (size_t j = 0; j < m; ++j) {
+    if (best[n][j] == inf) continue;
+    const double c = best[n][j] + exit_cost(costs, *usable[j]);
+    if (c < total) {
+      total = c;
+      last = static_cast<int>(j);
+    }
+  }
+  if (last < 0) {
+    std::vector<int> covered(n, 0);
+    for (const auto* s : usable) {
+      for (int b = std::max(0, s->start); b < std::min(s->end, n); ++b) covered[b] = 1;
+    }
+    std::vector<int> missing;
+    for (int b = first; b < n; ++b) {
+      if (!covered[b]) missing.push_back(b);
+    }
+    fail("no route covers every block: no usable server for blocks [{}]",
+         fmt::join(missing, ", "));
+  }
+  std::vector<RouteHop> route;
+  int e = n, j = last;
+  while (e > first) {
+    const auto [b, prev] = from[e][j];
+    const ServerRecord& s = *usable[j];
+    route.insert(route.begin(), RouteHop{s.peer, s.public_key, s.address, s.family, b, e});
+    e = b;
+    j = prev;
+  }
+  return route;
+}
+
+double route_cost_ms(const std::vector<RouteHop>& route, const std::vector<ServerRecord>& servers,
+                     const RouteCosts& costs) {
+  double total = 0;
+  const ServerRecord* prev = nullptr;
+  for (const auto& hop : route) {
+    const ServerRecord* s = find_server(servers, hop.peer);
+    if (s == nullptr) return std::numeric_limits<double>::infinity();
+    total += hop_cost(costs, prev, *s) + s->compute_ms_per_block * (hop.end - hop.start);
+    prev = s;
+  }
+  if (prev) total += exit_cost(costs, *prev);
+  return total;
+}
+
+}  // namespace brigade

@@ -1,0 +1,190 @@
+#include "client/swarm_runner.h"
+
+#include "net/identity.h"
+#include "util/error.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+namespace brigade {
+
+SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, std::string model_id,
+                                   SwarmOptions options, int batch, int max_length)
+    : config_(config),
+      model_id_(std::move(model_id)),
+      options_(std::move(options)),
+      batch_(batch),
+      max_length_(max_length),
+      channels_(options_.connect_via) {
+  require(!options_.initial_peers.empty(), "no --initial-peers given: cannot find the swarm");
+  dht_ = std::make_unique<DhtNode>(HostPort{options_.dht_host, 0}, options_.initial_peers);
+  dht_->wait_for_peers(std::min<std::chrono::milliseconds>(options_.wait_for_swarm,
+                                                           std::chrono::seconds(5)));
+  view_ = wait_for_full_swarm(*dht_, model_id_, config_.num_hidden_layers, options_.wait_for_swarm);
+  costs_.push = options_.push;
+  for (const auto& server : view_.servers) {
+    if (server.state == "online") costs_.client_rtt_ms[server.peer] = channels_.ping_ms(server.address);
+  }
+  route_ = plan(0, config_.num_hidden_layers);
+  for (const auto& hop : route_) hops_.push_back({hop, open_session(hop)});
+}
+
+SwarmBlockRunner::~SwarmBlockRunner() = default;
+
+std::set<std::string> SwarmBlockRunner::banned_peers() const {
+  std::set<std::string> out;
+  for (const auto& [peer, ban] : bans_) out.insert(peer);
+  return out;
+}
+
+void SwarmBlockRunner::ban(const std::string& peer) {
+  Ban& b = bans_[peer];
+  b.until = std::chrono::steady_clock::now() + options_.ban_base * (1 << std::min(b.count, 10));
+  ++b.count;
+}
+
+std::set<std::string> SwarmBlockRunner::excluded() const {
+  std::set<std::string> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [peer, ban] : bans_) {
+    if (ban.until > now) out.insert(peer);
+  }
+  return out;
+}
+
+std::vector<RouteHop> SwarmBlockRunner::plan(int first_block, int end_block) {
+  RouteRequest request;
+  request.first_block = first_block;
+  request.num_blocks = end_block;
+  request.cache_tokens_needed = int64_t{batch_} * max_length_;
+  request.excluded = excluded();
+  auto route = plan_route(view_.servers, request, costs_);
+  // A route may end past end_block only if a server's span does; trim it.
+  std::vector<RouteHop> out;
+  for (auto hop : route) {
+    if (hop.start >= end_block) break;
+    hop.end = std::min(hop.end, end_block);
+    out.push_back(hop);
+  }
+  return out;
+}
+
+std::unique_ptr<RemoteSession> SwarmBlockRunner::open_session(const RouteHop& hop) {
+  SessionParams params;
+  params.batch = batch_;
+  params.max_length = max_length_;
+  params.hidden_size = config_.hidden_size;
+  params.dtype = options_.dtype;
+  params.step_timeout = options_.step_timeout;
+  return std::make_unique<RemoteSession>(hop, channels_.channel(hop.address), params);
+}
+
+WireTensor SwarmBlockRunner::run_hop(ActiveHop& hop, int64_t step, int position,
+                                     const WireTensor& input) {
+  hop.session->send_step(step, position, input);
+  ReceivedStep result = hop.session->wait_result_for_input(step, digest(input.bytes));
+  if (result.output.shape != input.shape) {
+    throw HopFailure(hop.route.peer, fmt::format("step {}: output shape differs from input", step));
+  }
+  return std::move(result.output);
+}
+
+WireTensor SwarmBlockRunner::run_step(WireTensor x, int position, PastStep& record) {
+  const int64_t step = next_step_;
+  size_t i = 0;
+  int recoveries = 0;
+  while (i < hops_.size()) {
+    record.inputs[hops_[i].route.start] = x;
+    try {
+      x = run_hop(hops_[i], step, position, x);
+      ++i;
+    } catch (const HopFailure& failure) {
+      require(++recoveries <= options_.max_recoveries,
+              "giving up after {} recoveries in one step; last failure: {}", recoveries - 1,
+              failure.what());
+      recover(i, failure);
+    }
+  }
+  return x;
+}
+
+void SwarmBlockRunner::forward(std::vector<float>& hidden, int batch, int tokens, int position) {
+  require(batch == batch_, "swarm session opened for batch {}, got {}", batch_, batch);
+  WireTensor x = make_wire_tensor(hidden, {batch, tokens, config_.hidden_size}, options_.dtype);
+  PastStep record{position, {}};
+  x = run_step(std::move(x), position, record);
+  history_.push_back(std::move(record));
+  ++next_step_;
+  hidden = x.values();
+}
+
+void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
+  const auto began = std::chrono::steady_clock::now();
+  const RouteHop failed = hops_[index].route;
+  spdlog::warn("server {} failed on blocks [{}, {}): {}; re-routing", failed.peer.substr(0, 12),
+               failed.start, failed.end, failure.reason);
+  ban(failure.peer);
+  hops_[index].session.reset();
+  RecoveryEvent event;
+  event.failed_peer = failure.peer;
+  event.reason = failure.reason;
+
+  for (int attempt = 0;; ++attempt) {
+    require(attempt < options_.max_recoveries,
+            "cannot replace server {} for blocks [{}, {}) after {} attempts", failed.peer,
+            failed.start, failed.end, attempt);
+    // A fresh look at the swarm: servers may have joined since the start.
+    SwarmView fresh = read_swarm(*dht_, model_id_, config_.num_hidden_layers);
+    if (!fresh.servers.empty()) view_ = std::move(fresh);
+    for (const auto& server : view_.servers) {
+      if (server.state == "online" && !costs_.client_rtt_ms.count(server.peer)) {
+        costs_.client_rtt_ms[server.peer] = channels_.ping_ms(server.address);
+      }
+    }
+    std::vector<RouteHop> replacement;
+    try {
+      replacement = plan(failed.start, failed.end);
+    } catch (const Error& e) {
+      // Nobody else serves these blocks yet: wait for the swarm to heal.
+      spdlog::warn("no replacement yet: {}", e.what());
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+      continue;
+    }
+    std::vector<ActiveHop> fresh_hops;
+    int replayed = 0;
+    try {
+      for (const auto& hop : replacement) fresh_hops.push_back({hop, open_session(hop)});
+      // Replay every past step exactly as it ran (same positions and token
+      // counts), so the new caches are bitwise what the old ones held.
+      for (size_t s = 0; s < history_.size(); ++s) {
+        PastStep& past = history_[s];
+        WireTensor x = past.inputs.at(failed.start);
+        for (auto& hop : fresh_hops) {
+          past.inputs[hop.route.start] = x;
+          x = run_hop(hop, static_cast<int64_t>(s), past.position, x);
+        }
+        replayed += static_cast<int>(x.shape[1]);
+      }
+    } catch (const HopFailure& again) {
+      spdlog::warn("replacement {} failed too: {}", again.peer.substr(0, 12), again.reason);
+      ban(again.peer);
+      continue;
+    }
+    hops_.erase(hops_.begin() + static_cast<long>(index));
+    hops_.insert(hops_.begin() + static_cast<long>(index),
+                 std::make_move_iterator(fresh_hops.begin()),
+                 std::make_move_iterator(fresh_hops.end()));
+    route_.clear();
+    for (const auto& hop : hops_) route_.push_back(hop.route);
+    event.replacement = replacement;
+    event.replayed_tokens = replayed;
+    event.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+                   .count();
+    recoveries_.push_back(event);
+    if (on_recovery) on_recovery(event);
+    return;
+  }
+}
+
+}  // namespace brigade

@@ -1,0 +1,103 @@
+#pragma once
+// A BlockRunner whose blocks live on the swarm: it finds the servers in the
+// DHT, plans a route, opens one session per hop and runs every step through
+// them. When a server fails mid-session (stream error, stall, invalid data or
+// signature) it bans the server with exponential backoff, routes the failed
+// span over other servers, replays the session history to rebuild their KV
+// caches and carries on: the tokens equal an uninterrupted run's.
+
+#include "client/channels.h"
+#include "client/remote_session.h"
+#include "client/route.h"
+#include "dht/dht_node.h"
+#include "dht/swarm_directory.h"
+#include "model/config.h"
+#include "model/generator.h"
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+
+namespace brigade {
+
+struct SwarmOptions {
+  std::vector<HostPort> initial_peers;
+  std::string dht_host = "127.0.0.1";  // the client's DHT node binds here
+  std::chrono::milliseconds wait_for_swarm{30000};
+  bool push = false;                   // servers hand outputs to the next hop directly
+  rpc::WireDType dtype = rpc::WIRE_F32;
+  std::map<std::string, std::string> connect_via;
+  std::chrono::milliseconds step_timeout{20000};
+  int max_recoveries = 16;             // per forward call
+  std::chrono::milliseconds ban_base{2000};  // doubled for every repeated failure
+};
+
+struct RecoveryEvent {
+  std::string failed_peer;
+  std::string reason;
+  std::vector<RouteHop> replacement;
+  int replayed_tokens = 0;
+  double ms = 0;
+};
+
+class SwarmBlockRunner : public BlockRunner {
+ public:
+  // Joins the DHT, waits for every block to be served (Error naming the
+  // missing blocks after options.wait_for_swarm), measures RTTs, plans the
+  // route and opens the sessions.
+  SwarmBlockRunner(const ModelConfig& config, std::string model_id, SwarmOptions options,
+                   int batch, int max_length);
+  ~SwarmBlockRunner() override;
+
+  void forward(std::vector<float>& hidden, int batch, int tokens, int position) override;
+
+  const std::vector<RouteHop>& route() const { return route_; }
+  const std::vector<RecoveryEvent>& recoveries() const { return recoveries_; }
+  std::function<void(const RecoveryEvent&)> on_recovery;
+  // Peers banned so far (for push verification failures and the like).
+  std::set<std::string> banned_peers() const;
+
+ private:
+  struct ActiveHop {
+    RouteHop route;
+    std::unique_ptr<RemoteSession> session;
+  };
+  // The inputs of one step at every block boundary the route had then.
+  struct PastStep {
+    int position = 0;
+    std::map<int, WireTensor> inputs;  // by first block of the hop
+  };
+
+  void ban(const std::string& peer);
+  std::set<std::string> excluded() const;
+  std::vector<RouteHop> plan(int first_block, int end_block);
+  std::unique_ptr<RemoteSession> open_session(const RouteHop& hop);
+  // Runs one step through hop `i` (relay), checking the digests.
+  WireTensor run_hop(ActiveHop& hop, int64_t step, int position, const WireTensor& input);
+  // Runs the current step through every hop, in push mode or relay mode.
+  WireTensor run_step(WireTensor input, int position, PastStep& record);
+  // Replaces hops_[index] with a fresh route over its span and replays history.
+  void recover(size_t index, const HopFailure& failure);
+
+  ModelConfig config_;
+  std::string model_id_;
+  SwarmOptions options_;
+  int batch_, max_length_;
+  std::unique_ptr<DhtNode> dht_;
+  ChannelPool channels_;
+  SwarmView view_;
+  RouteCosts costs_;
+  std::vector<ActiveHop> hops_;
+  std::vector<RouteHop> route_;
+  std::vector<PastStep> history_;
+  int64_t next_step_ = 0;
+  std::vector<RecoveryEvent> recoveries_;
+  struct Ban {
+    int count = 0;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::map<std::string, Ban> bans_;
+};
+
+}  // namespace brigade

@@ -1,0 +1,102 @@
+#include "dht/dht_node.h"
+
+#include "util/error.h"
+
+#include <arpa/inet.h>
+#include <opendht/dhtrunner.h>
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+#include <thread>
+
+namespace brigade {
+
+DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_peers)
+    : runner_(std::make_unique<dht::DhtRunner>()), host_(listen.host) {
+  dht::DhtRunner::Config config;
+  config.dht_config.node_config.network = 0;
+  config.dht_config.node_config.maintain_storage = false;
+  config.threaded = true;
+  config.peer_discovery = false;
+  config.peer_publish = false;
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(listen.port));
+  require(::inet_pton(AF_INET, listen.host.c_str(), &addr.sin_addr) == 1,
+          "DHT listen address '{}' is not an IPv4 address", listen.str());
+  config.bind4 = dht::SockAddr(reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  config.bind6 = {};
+  try {
+    runner_->run(config, {});
+  } catch (const std::exception& e) {
+    fail("cannot start the DHT node on {}: {}", listen.str(), e.what());
+  }
+  for (const auto& peer : initial_peers) {
+    runner_->bootstrap(peer.host, std::to_string(peer.port));
+  }
+}
+
+DhtNode::~DhtNode() {
+  std::promise<void> done;
+  runner_->shutdown([&done] { done.set_value(); }, true);
+  done.get_future().wait_for(std::chrono::seconds(2));
+  runner_->join();
+}
+
+HostPort DhtNode::address() const { return {host_, runner_->getBoundPort(AF_INET)}; }
+
+unsigned DhtNode::known_nodes() const {
+  unsigned good = 0, dubious = 0;
+  runner_->getNodesStats(AF_INET, &good, &dubious, nullptr, nullptr);
+  return good + dubious;
+}
+
+unsigned DhtNode::wait_for_peers(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  unsigned count = known_nodes();
+  while (count == 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    count = known_nodes();
+  }
+  return count;
+}
+
+void DhtNode::put(const std::string& key, const std::string& bytes, uint64_t value_id) {
+  auto value = std::make_shared<dht::Value>(reinterpret_cast<const uint8_t*>(bytes.data()),
+                                            bytes.size());
+  value->id = value_id;
+  runner_->put(dht::InfoHash::get(key), value, [key](bool ok) {
+    if (!ok) spdlog::debug("DHT put of '{}' reached no node yet", key);
+  });
+}
+
+std::vector<std::string> DhtNode::get(const std::string& key, std::chrono::milliseconds timeout) {
+  struct Shared {
+    std::mutex mutex;
+    std::condition_variable done_cv;
+    bool done = false;
+    std::vector<std::string> values;
+  };
+  auto shared = std::make_shared<Shared>();
+  runner_->get(
+      dht::InfoHash::get(key),
+      [shared](const std::vector<std::shared_ptr<dht::Value>>& values) {
+        std::lock_guard lock(shared->mutex);
+        for (const auto& v : values) {
+          shared->values.emplace_back(v->data.begin(), v->data.end());
+        }
+        return true;
+      },
+      [shared](bool) {
+        std::lock_guard lock(shared->mutex);
+        shared->done = true;
+        shared->done_cv.notify_all();
+      });
+  std::unique_lock lock(shared->mutex);
+  shared->done_cv.wait_for(lock, timeout, [&] { return shared->done; });
+  return shared->values;
+}
+
+}  // namespace brigade

@@ -1,0 +1,90 @@
+#include "dht/server_record.h"
+
+#include "util/error.h"
+
+#include <chrono>
+
+namespace brigade {
+
+double unix_now() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string block_key(const std::string& model, int block) {
+  return "brigade/" + model + "/block/" + std::to_string(block);
+}
+
+nlohmann::json ServerRecord::to_json() const {
+  return {{"peer", peer},
+          {"model", model},
+          {"num_blocks", num_blocks},
+          {"block", block},
+          {"start", start},
+          {"end", end},
+          {"address", address},
+          {"state", state},
+          {"compute_ms_per_block", compute_ms_per_block},
+          {"cache_tokens_left", cache_tokens_left},
+          {"family", family},
+          {"name", name},
+          {"version", version},
+          {"next_rtt_ms", next_rtt_ms},
+          {"expires_at", expires_at}};
+}
+
+std::string seal_record(ServerRecord record, const Identity& identity) {
+  record.peer = identity.peer_id();
+  record.public_key = identity.public_key();
+  const std::string body = record.to_json().dump();
+  nlohmann::json envelope = {{"record", record.to_json()},
+                             {"public_key", to_hex(identity.public_key())},
+                             {"signature", to_hex(identity.sign(body))}};
+  return envelope.dump();
+}
+
+std::optional<ServerRecord> open_record(const std::string& bytes, const std::string& model,
+                                        int block, std::string* why) {
+  auto reject = [why](const std::string& reason) -> std::optional<ServerRecord> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
+  try {
+    const auto envelope = nlohmann::json::parse(bytes);
+    const auto& body = envelope.at("record");
+    ServerRecord r;
+    r.public_key = from_hex(envelope.at("public_key").get<std::string>());
+    const std::string signature = from_hex(envelope.at("signature").get<std::string>());
+    if (!verify_signature(r.public_key, body.dump(), signature)) return reject("bad signature");
+    r.peer = body.at("peer").get<std::string>();
+    if (r.peer != peer_id_of(r.public_key)) return reject("peer id does not match its key");
+    r.model = body.at("model").get<std::string>();
+    r.num_blocks = body.at("num_blocks").get<int>();
+    r.block = body.at("block").get<int>();
+    r.start = body.at("start").get<int>();
+    r.end = body.at("end").get<int>();
+    r.address = body.at("address").get<std::string>();
+    r.state = body.at("state").get<std::string>();
+    r.compute_ms_per_block = body.at("compute_ms_per_block").get<double>();
+    r.cache_tokens_left = body.at("cache_tokens_left").get<int64_t>();
+    r.family = body.at("family").get<std::string>();
+    r.name = body.at("name").get<std::string>();
+    r.version = body.at("version").get<std::string>();
+    r.next_rtt_ms = body.at("next_rtt_ms").get<std::map<std::string, double>>();
+    r.expires_at = body.at("expires_at").get<double>();
+    if (!model.empty() && r.model != model) return reject("record of another model");
+    if (r.block != block) return reject("record stored under another block's key");
+    if (r.start < 0 || r.start >= r.end || r.end > r.num_blocks) {
+      return reject("span outside the model");
+    }
+    if (block != kDirectoryBlock && (r.block < r.start || r.block >= r.end)) {
+      return reject("block outside the announced span");
+    }
+    if (r.state != "online" && r.state != "offline") return reject("unknown state " + r.state);
+    if (!(r.compute_ms_per_block >= 0) || r.cache_tokens_left < 0) return reject("negative fields");
+    return r;
+  } catch (const std::exception& e) {
+    return reject(std::string("malformed record: ") + e.what());
+  }
+}
+
+}  // namespace brigade

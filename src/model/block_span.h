@@ -1,0 +1,64 @@
+#pragma once
+// A contiguous span [start, end) of decoder blocks with their weights in f32,
+// and the forward pass over it. The math reads top to bottom like the paper:
+// RMSNorm -> attention with RoPE and GQA -> residual -> RMSNorm -> SwiGLU MLP
+// -> residual. Multi-token steps go through GEMM, one-token steps through GEMV.
+
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/kv_cache.h"
+
+#include <memory>
+#include <span>
+#include <vector>
+
+namespace brigade {
+
+struct BlockWeights {
+  std::vector<float> input_norm;             // [hidden]
+  std::vector<float> wq, wk, wv, wo;         // row-major [out, in] as in HF
+  std::vector<float> bq, bk, bv;             // empty unless attention_bias
+  std::vector<float> post_norm;              // [hidden]
+  std::vector<float> w_gate, w_up, w_down;   // [inter, hidden], [inter, hidden], [hidden, inter]
+};
+
+class BlockSpan {
+ public:
+  // Loads only the tensors of blocks start..end-1 (`model.layers.{i}.*`).
+  // Throws Error when the span is outside [0, num_hidden_layers) or empty, or
+  // a tensor is missing or misshapen.
+  BlockSpan(const ModelConfig& config, const Checkpoint& checkpoint, int start, int end);
+
+  int start() const { return start_; }
+  int end() const { return end_; }
+  const ModelConfig& config() const { return config_; }
+  size_t weight_bytes() const;
+
+  // A cache sized for this span.
+  KvCache make_cache(int batch, int max_length) const;
+
+  // Runs the span in place over hidden states [batch, tokens, hidden_size]
+  // whose first token is at `position`. Cache entries at >= position are
+  // discarded first (that is how a session rolls back). Thread-safe for
+  // distinct caches: the weights are read-only.
+  // REQUIRES (checked, throws Error): cache.batch() == batch,
+  // position <= cache.length(), position + tokens <= cache.max_length(),
+  // hidden.size() == batch * tokens * hidden_size.
+  void forward(std::span<float> hidden, int batch, int tokens, int position, KvCache& cache) const;
+
+  // The same over the sub-span [first, last) of this span (absolute block
+  // indices), with a cache of last - first layers: a server may be asked for
+  // part of what it hosts.
+  // REQUIRES (checked): start() <= first < last <= end(),
+  // cache.num_layers() == last - first, plus forward()'s requirements.
+  void forward_range(int first, int last, std::span<float> hidden, int batch, int tokens,
+                     int position, KvCache& cache) const;
+
+ private:
+  ModelConfig config_;
+  int start_, end_;
+  std::vector<BlockWeights> blocks_;
+  std::vector<float> rope_inv_freq_;  // [head_dim / 2]
+};
+
+}  // namespace brigade

@@ -1,0 +1,381 @@
+#include "model/checkpoint.h"
+
+#include "util/error.h"
+
+#include <fcntl.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <bit>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <set>
+
+namespace brigade {
+
+namespace fs = std::filesystem;
+
+const char* dtype_name(DType dtype) {
+  switch (dtype) {
+    case DType::F32: return "F32";
+    case DType::F16: return "F16";
+    case DType::BF16: return "BF16";
+  }
+  return "?";
+}
+
+DType parse_dtype(const std::string& name) {
+  std::string upper = name;
+  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
+  if (upper == "F32" || upper == "FLOAT32") return DType::F32;
+  if (upper == "F16" || upper == "FLOAT16") return DType::F16;
+  if (upper == "BF16" || upper == "BFLOAT16") return DType::BF16;
+  fail("unsupported dtype '{}' (supported: f32, f16, bf16)", name);
+}
+
+size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
+
+// ---- f32 <-> 16-bit floats ----------------------------------------------
+
+uint16_t f32_to_bf16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  // Keep NaNs NaN: rounding could carry a NaN payload into infinity.
+  if (std::isnan(value)) return static_cast<uint16_t>((bits >> 16) | 0x0040);
+  const uint32_t rounding = 0x7FFF + ((bits >> 16) & 1);  // round to nearest even
+  return static_cast<uint16_t>((bits + rounding) >> 16);
+}
+
+float bf16_to_f32(uint16_t value) { return std::bit_cast<float>(static_cast<uint32_t>(value) << 16); }
+
+uint16_t f32_to_f16(float value) {
+  const uint32_t bits = std::bit_cast<uint32_t>(value);
+  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
+  const uint32_t abs = bits & 0x7FFFFFFF;
+  if (abs > 0x7F800000) return sign | 0x7E00;  // NaN (quiet)
+  if (abs >= 0x477FF000) return sign | 0x7C00;  // rounds to >= 65520: infinity
+  if (abs < 0x38800000) {
+    // Result is an f16 subnormal (or zero): value / 2^-24, rounded to nearest even.
+    if (abs < 0x33000000) return sign;  // below half the smallest subnormal
+    const int exponent = static_cast<int>(abs >> 23);
+    const uint32_t mantissa = (abs & 0x7FFFFF) | 0x800000;
+    const int shift = 126 - exponent;  // bits to drop so that 1 ulp = 2^-24
+    const uint32_t half = 1u << (shift - 1);
+    uint32_t result = mantissa >> shift;
+    const uint32_t remainder = mantissa & ((1u << shift) - 1);
+    if (remainder > half || (remainder == half && (result & 1))) ++result;
+    return sign | static_cast<uint16_t>(result);
+  }
+  // Normal: rebias the exponent (127 -> 15) and round the 13 dropped bits;
+  // a carry out of the mantissa correctly bumps the exponent.
+  const uint32_t rebased = abs - (112u << 23);
+  const uint32_t rounding = 0x0FFF + ((rebased >> 13) & 1);
+  return sign | static_cast<uint16_t>((rebased + rounding) >> 13);
+}
+
+float f16_to_f32(uint16_t value) {
+  const uint32_t sign = static_cast<uint32_t>(value & 0x8000) << 16;
+  const uint32_t exponent = (value >> 10) & 0x1F;
+  const uint32_t mantissa = value & 0x3FF;
+  if (exponent == 0) {
+    // Zero or subnormal: mantissa * 2^-24 is exact in f32.
+    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
+    return sign ? -magnitude : magnitude;
+  }
+  if (exponent == 31) return std::bit_cast<float>(sign | 0x7F800000 | (mantissa << 13));
+  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
+}
+
+// ---- reading ----------------------------------------------------------------
+
+struct Checkpoint::Mapping {
+  const uint8_t* data = nullptr;
+  size_t size = 0;
+  ~Mapping() {
+    if (data != nullptr) munmap(const_cast<uint8_t*>(data), size);
+  }
+};
+
+namespace {
+
+constexpr const char* kSingleFile = "model.safetensors";
+constexpr const char* kIndexFile = "model.safetensors.index.json";
+
+// Parses the header of one safetensors file: 8-byte little-endian length, then
+// that many bytes of JSON mapping tensor names to dtype, shape and
+// data_offsets relative to the end of the header.
+std::vector<TensorInfo> read_header(const fs::path& path, const std::string& file) {
+  std::ifstream in(path, std::ios::binary);
+  require(in.good(), "{}: cannot open safetensors file", path.string());
+  std::error_code ec;
+  const uint64_t file_size = fs::file_size(path, ec);
+  require(!ec, "{}: cannot stat: {}", path.string(), ec.message());
+  require(file_size >= 8, "{}: truncated safetensors file ({} bytes, no header length)",
+          path.string(), file_size);
+  uint8_t length_bytes[8];
+  in.read(reinterpret_cast<char*>(length_bytes), 8);
+  uint64_t header_length = 0;
+  for (int i = 7; i >= 0; --i) header_length = (header_length << 8) | length_bytes[i];
+  require(header_length <= file_size - 8,
+          "{}: truncated safetensors file (header length {} but only {} bytes follow)",
+          path.string(), header_length, file_size - 8);
+  std::string header(header_length, '\0');
+  in.read(header.data(), static_cast<std::streamsize>(header_length));
+  require(in.good(), "{}: cannot read the safetensors header", path.string());
+
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(header);
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: malformed safetensors header: {}", path.string(), e.what());
+  }
+  require(j.is_object(), "{}: malformed safetensors header: not a JSON object", path.string());
+
+  const uint64_t data_start = 8 + header_length;
+  std::vector<TensorInfo> tensors;
+  for (const auto& [name, entry] : j.items()) {
+    if (name == "__metadata__") continue;
+    const auto where = fmt::format("{}: tensor '{}'", path.string(), name);
+    require(entry.is_object() && entry.contains("dtype") && entry["dtype"].is_string() &&
+                entry.contains("shape") && entry["shape"].is_array() &&
+                entry.contains("data_offsets") && entry["data_offsets"].is_array() &&
+                entry["data_offsets"].size() == 2,
+            "{}: malformed header entry {}", where, entry.dump());
+    TensorInfo info;
+    info.name = name;
+    info.file = file;
+    const auto dtype = entry["dtype"].get<std::string>();
+    if (dtype == "F32") info.dtype = DType::F32;
+    else if (dtype == "F16") info.dtype = DType::F16;
+    else if (dtype == "BF16") info.dtype = DType::BF16;
+    else fail("{}: unsupported dtype '{}' (supported: F32, F16, BF16)", where, dtype);
+    uint64_t elements = 1;
+    for (const auto& dim : entry["shape"]) {
+      require(dim.is_number_unsigned(), "{}: bad shape {}", where, entry["shape"].dump());
+      info.shape.push_back(dim.get<int64_t>());
+      elements *= dim.get<uint64_t>();
+    }
+    const auto& offsets = entry["data_offsets"];
+    require(offsets[0].is_number_unsigned() && offsets[1].is_number_unsigned(),
+            "{}: bad data_offsets {}", where, offsets.dump());
+    const uint64_t begin = offsets[0].get<uint64_t>(), end = offsets[1].get<uint64_t>();
+    require(begin <= end && end <= file_size - data_start,
+            "{}: data_offsets [{}, {}] lie outside the file's {} data bytes (truncated file?)",
+            where, begin, end, file_size - data_start);
+    info.offset = data_start + begin;
+    info.nbytes = end - begin;
+    require(info.nbytes == elements * dtype_size(info.dtype),
+            "{}: {} bytes of data but shape {} of {} needs {}", where, info.nbytes,
+            entry["shape"].dump(), dtype, elements * dtype_size(info.dtype));
+    tensors.push_back(std::move(info));
+  }
+  return tensors;
+}
+
+std::string shape_string(const std::vector<int64_t>& shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+}  // namespace
+
+std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
+  auto checkpoint = std::shared_ptr<Checkpoint>(new Checkpoint());
+  checkpoint->dir_ = dir;
+  std::vector<std::string> files;
+  const auto index_path = dir / kIndexFile;
+  if (fs::exists(index_path)) {
+    std::ifstream in(index_path);
+    require(in.good(), "{}: cannot open", index_path.string());
+    nlohmann::json j;
+    try {
+      j = nlohmann::json::parse(in);
+    } catch (const nlohmann::json::exception& e) {
+      fail("{}: invalid JSON: {}", index_path.string(), e.what());
+    }
+    require(j.is_object() && j.contains("weight_map") && j["weight_map"].is_object(),
+            "{}: missing object 'weight_map'", index_path.string());
+    std::set<std::string> unique;
+    for (const auto& [name, file] : j["weight_map"].items()) {
+      require(file.is_string(), "{}: weight_map entry '{}' is not a file name",
+              index_path.string(), name);
+      const auto f = file.get<std::string>();
+      // Shards must stay inside the checkpoint directory.
+      require(f.find('/') == std::string::npos && f != "..",
+              "{}: weight_map entry '{}' names a file outside the directory: '{}'",
+              index_path.string(), name, f);
+      if (unique.insert(f).second) files.push_back(f);
+    }
+  } else {
+    require(fs::exists(dir / kSingleFile), "{}: no {} or {} (is it a model directory?)",
+            dir.string(), kSingleFile, kIndexFile);
+    files.push_back(kSingleFile);
+  }
+  for (const auto& file : files) {
+    for (auto& info : read_header(dir / file, file)) {
+      const auto name = info.name;
+      require(!checkpoint->tensors_.count(name), "{}: tensor '{}' appears in two files",
+              dir.string(), name);
+      checkpoint->tensors_.emplace(name, std::move(info));
+    }
+  }
+  return checkpoint;
+}
+
+Checkpoint::~Checkpoint() = default;
+
+bool Checkpoint::has(const std::string& name) const { return tensors_.count(name) > 0; }
+
+const TensorInfo& Checkpoint::info(const std::string& name) const {
+  const auto it = tensors_.find(name);
+  require(it != tensors_.end(), "missing tensor '{}' in checkpoint {}", name, dir_.string());
+  return it->second;
+}
+
+const Checkpoint::Mapping& Checkpoint::map_file(const std::string& file) const {
+  std::lock_guard lock(mappings_mutex_);
+  auto& mapping = mappings_[file];
+  if (mapping) return *mapping;
+  const auto path = (dir_ / file).string();
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  require(fd >= 0, "{}: cannot open: {}", path, std::strerror(errno));
+  struct stat st {};
+  if (fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    fail("{}: cannot stat: {}", path, std::strerror(err));
+  }
+  void* data = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+  const int err = errno;
+  ::close(fd);  // the mapping keeps the file alive
+  require(data != MAP_FAILED, "{}: cannot mmap: {}", path, std::strerror(err));
+  auto m = std::make_unique<Mapping>();
+  m->data = static_cast<const uint8_t*>(data);
+  m->size = static_cast<size_t>(st.st_size);
+  mapping = std::move(m);
+  return *mapping;
+}
+
+std::vector<float> Checkpoint::load(const std::string& name,
+                                    const std::vector<int64_t>& expected_shape) const {
+  const auto& t = info(name);
+  require(t.shape == expected_shape, "{}: tensor '{}' has shape {}, expected {}",
+          (dir_ / t.file).string(), name, shape_string(t.shape), shape_string(expected_shape));
+  const auto& mapping = map_file(t.file);
+  // The header was validated against the file size at open; re-check in case
+  // the file was truncated since.
+  require(t.offset + t.nbytes <= mapping.size, "{}: tensor '{}' lies past the end of the file",
+          (dir_ / t.file).string(), name);
+  const uint8_t* src = mapping.data + t.offset;
+  const size_t count = t.nbytes / dtype_size(t.dtype);
+  std::vector<float> out(count);
+  switch (t.dtype) {
+    case DType::F32:
+      std::memcpy(out.data(), src, t.nbytes);
+      break;
+    case DType::BF16:
+    case DType::F16:
+      for (size_t i = 0; i < count; ++i) {
+        uint16_t h;
+        std::memcpy(&h, src + 2 * i, 2);  // offsets need not be aligned
+        out[i] = t.dtype == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
+      }
+      break;
+  }
+  return out;
+}
+
+// ---- writing ----------------------------------------------------------------
+
+namespace {
+
+void write_one_file(const fs::path& path, const std::vector<const TensorToWrite*>& tensors,
+                    DType dtype) {
+  nlohmann::json header = nlohmann::json::object();
+  header["__metadata__"] = {{"format", "pt"}};
+  uint64_t offset = 0;
+  for (const auto* t : tensors) {
+    uint64_t elements = 1;
+    for (auto d : t->shape) elements *= static_cast<uint64_t>(d);
+    require(elements == t->data.size(), "write_safetensors: tensor '{}' has {} values for shape {}",
+            t->name, t->data.size(), shape_string(t->shape));
+    const uint64_t nbytes = elements * dtype_size(dtype);
+    header[t->name] = {{"dtype", dtype_name(dtype)},
+                       {"shape", t->shape},
+                       {"data_offsets", {offset, offset + nbytes}}};
+    offset += nbytes;
+  }
+  std::string text = header.dump();
+  // Pad with spaces so that the data starts 8-byte aligned, as the reference
+  // implementation does.
+  text.append((8 - (8 + text.size()) % 8) % 8, ' ');
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  require(out.good(), "{}: cannot create", path.string());
+  uint8_t length[8];
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(text.size() >> (8 * i));
+  out.write(reinterpret_cast<const char*>(length), 8);
+  out.write(text.data(), static_cast<std::streamsize>(text.size()));
+  std::vector<uint16_t> half;
+  for (const auto* t : tensors) {
+    if (dtype == DType::F32) {
+      out.write(reinterpret_cast<const char*>(t->data.data()),
+                static_cast<std::streamsize>(t->data.size() * 4));
+      continue;
+    }
+    half.resize(t->data.size());
+    for (size_t i = 0; i < half.size(); ++i)
+      half[i] = dtype == DType::BF16 ? f32_to_bf16(t->data[i]) : f32_to_f16(t->data[i]);
+    out.write(reinterpret_cast<const char*>(half.data()),
+              static_cast<std::streamsize>(half.size() * 2));
+  }
+  out.close();
+  require(out.good(), "{}: write failed", path.string());
+}
+
+}  // namespace
+
+void write_safetensors(const fs::path& dir, const std::vector<TensorToWrite>& tensors, DType dtype,
+                       int shards) {
+  require(shards >= 1 && static_cast<size_t>(shards) <= tensors.size(),
+          "write_safetensors: {} shards for {} tensors (need 1 <= shards <= tensors)", shards,
+          tensors.size());
+  fs::create_directories(dir);
+  if (shards == 1) {
+    std::vector<const TensorToWrite*> all;
+    for (const auto& t : tensors) all.push_back(&t);
+    write_one_file(dir / kSingleFile, all, dtype);
+    return;
+  }
+  // Split in order into shards of roughly equal bytes, each non-empty.
+  uint64_t total = 0;
+  for (const auto& t : tensors) total += t.data.size() * dtype_size(dtype);
+  std::vector<std::vector<const TensorToWrite*>> groups(shards);
+  uint64_t written = 0;
+  size_t next = 0;
+  for (int s = 0; s < shards; ++s) {
+    const size_t must_leave = static_cast<size_t>(shards - s - 1);  // one per later shard
+    const uint64_t target = total * static_cast<uint64_t>(s + 1) / static_cast<uint64_t>(shards);
+    do {
+      groups[s].push_back(&tensors[next]);
+      written += tensors[next].data.size() * dtype_size(dtype);
+      ++next;
+    } while (next < tensors.size() - must_leave && (written < target || s == shards - 1));
+  }
+  nlohmann::json index;
+  index["metadata"] = {{"total_size", total}};
+  index["weight_map"] = nlohmann::json::object();
+  for (int s = 0; s < shards; ++s) {
+    const auto file = fmt::format("model-{:05d}-of-{:05d}.safetensors", s + 1, shards);
+    write_one_file(dir / file, groups[s], dtype);
+    for (const auto* t : groups[s]) index["weight_map"][t->name] = file;
+  }
+  std::ofstream out(dir / kIndexFile, std::ios::trunc);
+  out << index.dump(2) << "\n";
+  require(out.good(), "{}: write failed", (dir / kIndexFile).string());
+}
+
+}  // namespace brigade

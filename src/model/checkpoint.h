@@ -1,0 +1,78 @@
+#pragma once
+// Read access to a Hugging Face safetensors checkpoint: `model.safetensors`
+// or a sharded `model.safetensors.index.json` + shards. Files are memory
+// mapped and only the bytes of tensors that are actually loaded are touched,
+// so a server that loads 2 blocks of 32 pays for 2 blocks.
+
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace brigade {
+
+enum class DType { F32, F16, BF16 };
+const char* dtype_name(DType dtype);
+DType parse_dtype(const std::string& name);  // "f32"|"f16"|"bf16" (also "F32", "BF16", ...)
+size_t dtype_size(DType dtype);
+
+struct TensorInfo {
+  std::string name;
+  DType dtype;
+  std::vector<int64_t> shape;
+  std::string file;     // shard file name, relative to the checkpoint dir
+  uint64_t offset = 0;  // absolute byte offset in the file
+  uint64_t nbytes = 0;
+};
+
+class Checkpoint {
+ public:
+  // Reads headers only (index json and each shard's safetensors header).
+  // Throws Error naming the file on a missing file, a truncated or malformed
+  // header, an unsupported dtype or a tensor whose data lies past the file end.
+  static std::shared_ptr<const Checkpoint> open(const std::filesystem::path& dir);
+
+  const std::filesystem::path& dir() const { return dir_; }
+  bool has(const std::string& name) const;
+  const TensorInfo& info(const std::string& name) const;  // throws naming the tensor
+
+  // Loads `name` converted to f32. Throws Error naming file and tensor when
+  // the tensor is missing or its shape differs from `expected_shape`.
+  std::vector<float> load(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+
+  ~Checkpoint();
+
+ private:
+  struct Mapping;
+  std::filesystem::path dir_;
+  std::map<std::string, TensorInfo> tensors_;
+  mutable std::map<std::string, std::unique_ptr<Mapping>> mappings_;  // by file, opened lazily
+  mutable std::mutex mappings_mutex_;  // load() may run on several threads
+  const Mapping& map_file(const std::string& file) const;
+};
+
+// A tensor to write with write_safetensors; `data` is f32 and is converted to
+// `dtype` on write.
+struct TensorToWrite {
+  std::string name;
+  std::vector<int64_t> shape;
+  std::vector<float> data;
+};
+
+// Writes tensors as one or more safetensors shards into `dir`
+// (`model.safetensors`, or `model-0000k-of-0000n.safetensors` plus
+// `model.safetensors.index.json` when shards > 1).
+void write_safetensors(const std::filesystem::path& dir, const std::vector<TensorToWrite>& tensors,
+                       DType dtype, int shards);
+
+// f32 <-> bf16/f16 conversions (round to nearest even), shared by the loader
+// and the wire codec.
+uint16_t f32_to_bf16(float value);
+float bf16_to_f32(uint16_t value);
+uint16_t f32_to_f16(float value);
+float f16_to_f32(uint16_t value);
+
+}  // namespace brigade

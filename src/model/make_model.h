@@ -1,0 +1,36 @@
+#pragma once
+// Random-weight checkpoints in Hugging Face layout, for tests, demos and
+// benchmarks: config.json, safetensors (sharded or not) and a sentencepiece
+// tokenizer trained from a small bundled text so that text prompts work.
+
+#include "model/checkpoint.h"
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+namespace brigade {
+
+struct MakeModelOptions {
+  std::string model_type = "llama";  // llama | mistral | qwen2 (qwen2 gets q/k/v biases)
+  int layers = 4;
+  int hidden = 64;
+  int intermediate = 172;
+  int heads = 4;
+  int kv_heads = 2;
+  int head_dim = 0;  // 0 = hidden / heads
+  int vocab = 512;   // the tokenizer is trained with min(vocab, 512) pieces
+  int max_position_embeddings = 512;
+  DType dtype = DType::F32;
+  int shards = 1;
+  bool tied = false;
+  bool tokenizer = true;
+  uint64_t seed = 0;
+};
+
+// Writes the checkpoint into `out` (created if missing). Weights are drawn
+// from a seeded normal distribution scaled so that activations stay O(1)
+// through many layers, and norms are near 1, so the outputs are not degenerate.
+void make_model(const MakeModelOptions& options, const std::filesystem::path& out);
+
+}  // namespace brigade

@@ -1,0 +1,42 @@
+#include "model/model_head.h"
+
+#include "model/kernels.h"
+#include "util/error.h"
+
+#include <algorithm>
+
+namespace brigade {
+
+ModelHead::ModelHead(const ModelConfig& config, const Checkpoint& checkpoint) : config_(config) {
+  const int64_t vocab = config.vocab_size, hidden = config.hidden_size;
+  embeddings_ = checkpoint.load("model.embed_tokens.weight", {vocab, hidden});
+  final_norm_ = checkpoint.load("model.norm.weight", {hidden});
+  if (!config.tie_word_embeddings) lm_head_ = checkpoint.load("lm_head.weight", {vocab, hidden});
+}
+
+void ModelHead::embed(std::span<const int32_t> ids, std::span<float> out) const {
+  const size_t hidden = config_.hidden_size;
+  require(out.size() == ids.size() * hidden, "embed: output has {} values, expected {} x {}",
+          out.size(), ids.size(), hidden);
+  for (size_t i = 0; i < ids.size(); ++i) {
+    require(ids[i] >= 0 && ids[i] < config_.vocab_size,
+            "token id {} at index {} is outside the vocabulary [0, {})", ids[i], i,
+            config_.vocab_size);
+    std::copy_n(&embeddings_[static_cast<size_t>(ids[i]) * hidden], hidden, &out[i * hidden]);
+  }
+}
+
+void ModelHead::logits(std::span<const float> hidden, int rows, std::span<float> logits) const {
+  const int dim = config_.hidden_size, vocab = config_.vocab_size;
+  require(rows > 0 && hidden.size() == static_cast<size_t>(rows) * dim &&
+              logits.size() == static_cast<size_t>(rows) * vocab,
+          "logits: {} hidden values and {} logits for {} rows of hidden {} and vocab {}",
+          hidden.size(), logits.size(), rows, dim, vocab);
+  std::vector<float> normed(hidden.size());
+  kernels::rmsnorm(normed.data(), hidden.data(), final_norm_, rows,
+                   static_cast<float>(config_.rms_norm_eps));
+  const auto& head = config_.tie_word_embeddings ? embeddings_ : lm_head_;
+  kernels::matmul(logits.data(), normed.data(), head.data(), rows, vocab, dim);
+}
+
+}  // namespace brigade

@@ -1,0 +1,148 @@
+#include "net/tensor_codec.h"
+
+#include "model/checkpoint.h"
+#include "util/error.h"
+
+#include <cstring>
+
+namespace brigade {
+
+size_t wire_dtype_size(rpc::WireDType dtype) {
+  switch (dtype) {
+    case rpc::WIRE_F32:
+      return 4;
+    case rpc::WIRE_BF16:
+    case rpc::WIRE_F16:
+      return 2;
+    default:
+      fail("unknown wire dtype {}", static_cast<int>(dtype));
+  }
+}
+
+rpc::WireDType parse_wire_dtype(const std::string& name) {
+  if (name == "f32") return rpc::WIRE_F32;
+  if (name == "bf16") return rpc::WIRE_BF16;
+  if (name == "f16") return rpc::WIRE_F16;
+  fail("unknown wire dtype '{}' (expected f32, bf16 or f16)", name);
+}
+
+const char* wire_dtype_name(rpc::WireDType dtype) {
+  switch (dtype) {
+    case rpc::WIRE_F32:
+      return "f32";
+    case rpc::WIRE_BF16:
+      return "bf16";
+    case rpc::WIRE_F16:
+      return "f16";
+    default:
+      return "unknown";
+  }
+}
+
+std::string encode_values(std::span<const float> values, rpc::WireDType dtype) {
+  std::string out(values.size() * wire_dtype_size(dtype), '\0');
+  if (dtype == rpc::WIRE_F32) {
+    std::memcpy(out.data(), values.data(), out.size());
+    return out;
+  }
+  auto* half = reinterpret_cast<uint16_t*>(out.data());
+  for (size_t i = 0; i < values.size(); ++i) {
+    half[i] = dtype == rpc::WIRE_BF16 ? f32_to_bf16(values[i]) : f32_to_f16(values[i]);
+  }
+  return out;
+}
+
+std::vector<float> decode_values(const std::string& bytes, rpc::WireDType dtype) {
+  const size_t width = wire_dtype_size(dtype);
+  require(bytes.size() % width == 0, "tensor data of {} bytes is not a whole number of {} values",
+          bytes.size(), wire_dtype_name(dtype));
+  std::vector<float> out(bytes.size() / width);
+  if (dtype == rpc::WIRE_F32) {
+    std::memcpy(out.data(), bytes.data(), bytes.size());
+    return out;
+  }
+  const auto* half = reinterpret_cast<const uint16_t*>(bytes.data());
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i] = dtype == rpc::WIRE_BF16 ? bf16_to_f32(half[i]) : f16_to_f32(half[i]);
+  }
+  return out;
+}
+
+std::vector<float> round_trip(std::span<const float> values, rpc::WireDType dtype) {
+  return decode_values(encode_values(values, dtype), dtype);
+}
+
+int64_t WireTensor::elements() const {
+  int64_t n = 1;
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+WireTensor make_wire_tensor(std::span<const float> values, std::vector<int64_t> shape,
+                            rpc::WireDType dtype) {
+  WireTensor tensor{std::move(shape), dtype, encode_values(values, dtype)};
+  require(tensor.elements() == static_cast<int64_t>(values.size()),
+          "tensor of {} values does not match its shape", values.size());
+  return tensor;
+}
+
+std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor) {
+  const size_t count = std::max<size_t>(1, (tensor.bytes.size() + kChunkBytes - 1) / kChunkBytes);
+  std::vector<rpc::TensorChunk> chunks(count);
+  for (size_t i = 0; i < count; ++i) {
+    auto& chunk = chunks[i];
+    if (i == 0) {
+      for (int64_t d : tensor.shape) chunk.add_shape(d);
+    }
+    chunk.set_dtype(tensor.dtype);
+    chunk.set_chunk_index(static_cast<uint32_t>(i));
+    chunk.set_num_chunks(static_cast<uint32_t>(count));
+    const size_t begin = i * kChunkBytes;
+    chunk.set_data(tensor.bytes.substr(begin, std::min(kChunkBytes, tensor.bytes.size() - begin)));
+  }
+  return chunks;
+}
+
+bool ChunkAssembler::add(const rpc::TensorChunk& chunk) {
+  require(chunk.dtype() == expected_dtype_, "tensor dtype {} differs from the session's {}",
+          wire_dtype_name(chunk.dtype()), wire_dtype_name(expected_dtype_));
+  require(chunk.chunk_index() == next_index_, "tensor chunk {} arrived where chunk {} was expected",
+          chunk.chunk_index(), next_index_);
+  if (next_index_ == 0) {
+    require(chunk.num_chunks() >= 1, "tensor announces {} chunks", chunk.num_chunks());
+    require(chunk.shape_size() == 3, "tensor has {} dimensions, expected 3 [batch, tokens, hidden]",
+            chunk.shape_size());
+    tensor_ = WireTensor{};
+    tensor_.dtype = chunk.dtype();
+    int64_t elements = 1;
+    for (int64_t d : chunk.shape()) {
+      require(d > 0 && d <= (int64_t{1} << 31), "tensor dimension {} is out of range", d);
+      elements *= d;
+      require(elements * static_cast<int64_t>(wire_dtype_size(chunk.dtype())) <=
+                  static_cast<int64_t>(max_bytes_),
+              "tensor larger than the {} bytes this session allows", max_bytes_);
+      tensor_.shape.push_back(d);
+    }
+    num_chunks_ = chunk.num_chunks();
+  } else {
+    require(chunk.num_chunks() == num_chunks_, "tensor chunk count changed from {} to {}",
+            num_chunks_, chunk.num_chunks());
+  }
+  const size_t expected = static_cast<size_t>(tensor_.elements()) * wire_dtype_size(tensor_.dtype);
+  require(tensor_.bytes.size() + chunk.data().size() <= expected,
+          "tensor data exceeds the {} bytes its shape implies", expected);
+  tensor_.bytes += chunk.data();
+  ++next_index_;
+  if (next_index_ < num_chunks_) return false;
+  require(tensor_.bytes.size() == expected, "tensor data has {} bytes, its shape implies {}",
+          tensor_.bytes.size(), expected);
+  return true;
+}
+
+WireTensor ChunkAssembler::take() {
+  next_index_ = 0;
+  num_chunks_ = 0;
+  return std::move(tensor_);
+}
+
+}  // namespace brigade

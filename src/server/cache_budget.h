@@ -1,0 +1,51 @@
+#pragma once
+// The server's KV-cache budget, in tokens (batch x max_length per session).
+// A session reserves its whole need at open; when the budget is exhausted
+// the open waits up to a bounded time for other sessions to end, then fails
+// with CacheFull, which the client sees as a clear "cache full" error.
+
+#include "util/error.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+
+namespace brigade {
+
+class CacheFull : public Error {
+ public:
+  using Error::Error;
+};
+
+class CacheBudget {
+ public:
+  explicit CacheBudget(int64_t tokens) : capacity_(tokens), left_(tokens) {}
+
+  // Throws CacheFull when `tokens` cannot be had within `wait`.
+  void acquire(int64_t tokens, std::chrono::milliseconds wait);
+  void release(int64_t tokens);
+  int64_t left() const;
+  int64_t capacity() const { return capacity_; }
+
+ private:
+  const int64_t capacity_;
+  mutable std::mutex mutex_;
+  std::condition_variable freed_;
+  int64_t left_;
+};
+
+// Returns the reserved tokens to the budget on destruction.
+class CacheReservation {
+ public:
+  CacheReservation(CacheBudget& budget, int64_t tokens) : budget_(budget), tokens_(tokens) {}
+  ~CacheReservation() { budget_.release(tokens_); }
+  CacheReservation(const CacheReservation&) = delete;
+  CacheReservation& operator=(const CacheReservation&) = delete;
+
+ private:
+  CacheBudget& budget_;
+  int64_t tokens_;
+};
+
+}  // namespace brigade

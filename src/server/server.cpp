@@ -1,0 +1,126 @@
+#include "server/server.h"
+
+#include "dht/swarm_directory.h"
+#include "net/tensor_codec.h"
+#include "server/block_selection.h"
+#include "util/error.h"
+#include "util/version.h"
+
+#include <grpcpp/grpcpp.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace brigade {
+namespace {
+
+// One token, batch 1 through the whole span, a few times: the speed a
+// client will see per block when it routes a decode step here.
+double measure_ms_per_block(const BlockSpan& span) {
+  KvCache cache = span.make_cache(1, 8);
+  std::vector<float> hidden(span.config().hidden_size, 0.01f);
+  std::vector<double> times;
+  for (int i = 0; i < 5; ++i) {
+    const auto began = std::chrono::steady_clock::now();
+    span.forward(hidden, 1, 1, i, cache);
+    times.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
+            .count());
+  }
+  std::sort(times.begin(), times.end());
+  return times[times.size() / 2] / (span.end() - span.start());
+}
+
+}  // namespace
+
+Server::Server(ServerOptions options)
+    : options_(std::move(options)),
+      identity_(options_.identity_file.empty() ? Identity::generate()
+                                               : Identity::load_or_create(options_.identity_file)) {
+  const ModelConfig config = ModelConfig::load(options_.model_dir);
+  model_id_ = model_id_for(options_.model_dir);
+  dht_ = std::make_unique<DhtNode>(HostPort{options_.listen.host, 0}, options_.initial_peers);
+
+  int start = options_.start, end = options_.end;
+  if (options_.num_blocks > 0) {
+    require(options_.num_blocks <= config.num_hidden_layers,
+            "--num-blocks {} exceeds the model's {} blocks", options_.num_blocks,
+            config.num_hidden_layers);
+    if (!options_.initial_peers.empty()) dht_->wait_for_peers(std::chrono::seconds(5));
+    const SwarmView view = read_swarm(*dht_, model_id_, config.num_hidden_layers);
+    start = choose_blocks(view, config.num_hidden_layers, options_.num_blocks);
+    end = start + options_.num_blocks;
+  }
+  require(start >= 0 && start < end && end <= config.num_hidden_layers,
+          "blocks {}:{} are not a span of the model's {} blocks", start, end,
+          config.num_hidden_layers);
+  checkpoint_ = Checkpoint::open(options_.model_dir);
+  span_ = std::make_unique<BlockSpan>(config, *checkpoint_, start, end);
+  compute_ms_per_block_ = measure_ms_per_block(*span_);
+
+  service_ = std::make_unique<BlockService>(
+      ServedModel{model_id_, *span_, identity_, compute_ms_per_block_}, options_);
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(options_.listen.str(), grpc::InsecureServerCredentials(), &port);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  builder.RegisterService(service_.get());
+  grpc_server_ = builder.BuildAndStart();
+  require(grpc_server_ != nullptr && port > 0, "cannot listen on {}", options_.listen.str());
+  address_ = options_.announce.empty() ? HostPort{options_.listen.host, port}.str()
+                                       : options_.announce;
+
+  spdlog::info("serving blocks [{}, {}) of {} at {} as {} ({:.2f} ms/block)", start, end,
+               model_id_, address_, identity_.peer_id(), compute_ms_per_block_);
+  announce(*dht_, record("online"), identity_);
+  announcer_ = std::thread([this] { announce_loop(); });
+}
+
+Server::~Server() { shutdown(); }
+
+ServerRecord Server::record(const std::string& state) const {
+  ServerRecord r;
+  r.model = model_id_;
+  r.num_blocks = span_->config().num_hidden_layers;
+  r.start = span_->start();
+  r.end = span_->end();
+  r.address = address_;
+  r.state = state;
+  r.compute_ms_per_block = compute_ms_per_block_;
+  r.cache_tokens_left = service_->cache_tokens_left();
+  r.family = options_.family;
+  r.name = options_.name;
+  r.version = kVersion;
+  r.expires_at = unix_now() + static_cast<double>(options_.record_ttl.count());
+  return r;
+}
+
+void Server::announce_loop() {
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, options_.record_ttl / 3, [this] { return stopping_; })) {
+    lock.unlock();
+    announce(*dht_, record("online"), identity_);
+    lock.lock();
+  }
+}
+
+void Server::shutdown() {
+  {
+    std::lock_guard lock(mutex_);
+    if (stopping_) return;
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (announcer_.joinable()) announcer_.join();
+  if (!span_ || !grpc_server_) return;
+  announce(*dht_, record("offline"), identity_);
+  // Give the offline records a moment to reach the DHT before it stops.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  service_->cancel_all();
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  grpc_server_->Wait();
+  dht_.reset();
+}
+
+}  // namespace brigade

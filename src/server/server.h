@@ -1,0 +1,61 @@
+#pragma once
+// A Brigade server: hosts a span of blocks, serves sessions over gRPC and
+// announces itself in the DHT until shut down.
+
+#include "dht/dht_node.h"
+#include "dht/server_record.h"
+#include "model/block_span.h"
+#include "net/identity.h"
+#include "server/block_service.h"
+#include "server/server_options.h"
+
+#include <grpcpp/server.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+namespace brigade {
+
+class Server {
+ public:
+  // Joins the DHT, picks the span (when options.num_blocks > 0), loads only
+  // its blocks, measures its compute speed, starts listening and announces.
+  // Throws Error on bad options, a bad checkpoint or a port in use.
+  explicit Server(ServerOptions options);
+  ~Server();  // shutdown()
+
+  // Announces the server offline, ends open sessions and stops serving.
+  // Idempotent.
+  void shutdown();
+
+  const std::string& address() const { return address_; }
+  const std::string& peer_id() const { return identity_.peer_id(); }
+  int start() const { return span_->start(); }
+  int end() const { return span_->end(); }
+  double compute_ms_per_block() const { return compute_ms_per_block_; }
+
+ private:
+  ServerRecord record(const std::string& state) const;
+  void announce_loop();
+
+  ServerOptions options_;
+  Identity identity_;
+  std::string model_id_;
+  std::unique_ptr<DhtNode> dht_;
+  std::shared_ptr<const Checkpoint> checkpoint_;
+  std::unique_ptr<BlockSpan> span_;
+  double compute_ms_per_block_ = 0;
+  std::unique_ptr<BlockService> service_;
+  std::unique_ptr<grpc::Server> grpc_server_;
+  std::string address_;
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  std::thread announcer_;
+};
+
+}  // namespace brigade

@@ -1,0 +1,42 @@
+#include "common/test_util.h"
+
+#include "util/error.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+
+namespace brigade::test {
+
+TempDir::TempDir(const std::string& prefix) {
+  auto pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
+  require(mkdtemp(pattern.data()) != nullptr, "cannot create a temp dir from {}", pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;  // a destructor must not throw; a leftover dir is harmless
+  std::filesystem::remove_all(path_, ignored);
+}
+
+MakeModelOptions small_model_options() {
+  MakeModelOptions o;
+  o.layers = 2;
+  o.hidden = 64;
+  o.intermediate = 160;
+  o.heads = 4;
+  o.kv_heads = 2;
+  o.vocab = 256;
+  o.max_position_embeddings = 128;
+  o.seed = 1;
+  return o;
+}
+
+std::filesystem::path make_small_model(const TempDir& dir, const MakeModelOptions& options,
+                                       const std::string& name) {
+  const auto path = dir / name;
+  make_model(options, path);
+  return path;
+}
+
+}  // namespace brigade::test

@@ -1,0 +1,131 @@
+// The `brigade` binary end to end: make-model, then run.
+
+#include "common/test_util.h"
+#include "model/block_span.h"
+#include "model/config.h"
+#include "model/local_runner.h"
+#include "model/model_head.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fmt/format.h>
+#include <fstream>
+#include <sys/wait.h>
+
+namespace brigade::test {
+namespace {
+
+struct Run {
+  int exit_code;
+  std::string out, err;
+};
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return {std::istreambuf_iterator<char>(in), {}};
+}
+
+// Runs the brigade binary with `args` (already shell-quoted), capturing
+// stdout and stderr separately.
+Run brigade(const TempDir& dir, const std::string& args) {
+  const auto out = dir / "stdout", err = dir / "stderr";
+  const auto command = fmt::format("'{}' {} > '{}' 2> '{}'", BRIGADE_BINARY, args, out.string(),
+                                   err.string());
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
+}
+
+TEST(Cli, MakeModelThenRunPrintsOneJsonObject) {
+  TempDir dir;
+  const auto model = dir / "m";
+  auto made = brigade(dir, fmt::format("make-model --out '{}' --layers 2 --hidden 64 --heads 4 "
+                                       "--kv-heads 2 --intermediate 128 --vocab 300 --seed 5 "
+                                       "--dtype bf16 --shards 2",
+                                       model.string()));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_TRUE(std::filesystem::exists(model / "model.safetensors.index.json"));
+  EXPECT_TRUE(std::filesystem::exists(model / "tokenizer.model"));
+  const auto config = nlohmann::json::parse(slurp(model / "config.json"));
+  EXPECT_EQ(config["torch_dtype"], "bfloat16");
+  EXPECT_EQ(config["num_key_value_heads"], 2);
+
+  auto run = brigade(dir, fmt::format("run --model '{}' --prompt 'The cat sat' "
+                                      "--max-new-tokens 5 --json --dump-logits",
+                                      model.string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto j = nlohmann::json::parse(run.out);  // throws unless exactly one JSON value
+  ASSERT_TRUE(j.is_object());
+  const auto ids = j["ids"].get<std::vector<int32_t>>();
+  const auto new_ids = j["new_ids"].get<std::vector<int32_t>>();
+  ASSERT_FALSE(new_ids.empty());
+  EXPECT_LE(new_ids.size(), 5u);
+  ASSERT_GT(ids.size(), new_ids.size());
+  EXPECT_EQ(ids[0], 1);  // BOS
+  EXPECT_TRUE(std::equal(new_ids.begin(), new_ids.end(), ids.end() - new_ids.size()));
+  EXPECT_TRUE(j["text"].is_string());
+  for (const char* key : {"load_s", "prefill_s", "per_token_ms"})
+    EXPECT_GE(j["timings"][key].get<double>(), 0.0) << key;
+  const auto logits = j["logits"].get<std::vector<float>>();
+  ASSERT_EQ(logits.size(), 300u);
+  // Greedy by default: the first new token is the argmax of the dumped logits.
+  EXPECT_EQ(std::max_element(logits.begin(), logits.end()) - logits.begin(), new_ids[0]);
+
+  // The same prompt through the library gives the same tokens.
+  const std::vector<int32_t> prompt(ids.begin(), ids.end() - new_ids.size());
+  const auto cfg = ModelConfig::load(model);
+  const auto checkpoint = Checkpoint::open(model);
+  const ModelHead head(cfg, *checkpoint);
+  const BlockSpan span(cfg, *checkpoint, 0, cfg.num_hidden_layers);
+  LocalBlockRunner runner(span, 1, 64);
+  GenerationRequest request;
+  request.prompt_ids = prompt;
+  request.max_new_tokens = 5;
+  EXPECT_EQ(generate(head, nullptr, runner, request).new_ids, new_ids);
+
+  // Token-id prompts and sampling flags.
+  run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,5,9 --max-new-tokens 3 --json "
+                                 "--temperature 0.9 --top-k 20 --top-p 0.9 --seed 3",
+                                 model.string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto sampled = nlohmann::json::parse(run.out);
+  EXPECT_EQ(sampled["ids"][0], 1);
+  EXPECT_EQ(sampled["ids"][2], 9);
+  EXPECT_FALSE(sampled.contains("logits"));
+
+  // Streaming mode prints the text, not JSON.
+  run = brigade(dir, fmt::format("run --model '{}' --prompt 'The cat' --max-new-tokens 3",
+                                 model.string()));
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.find('{'), std::string::npos);
+}
+
+TEST(Cli, RunRejectsBadInputWithAMessage) {
+  TempDir dir;
+  auto run = brigade(dir, "run --model /nonexistent/brigade-model --prompt-ids 1,2 --json");
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("error: "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("/nonexistent/brigade-model"), std::string::npos) << run.err;
+  EXPECT_TRUE(run.out.empty()) << run.out;
+
+  auto made = brigade(dir, fmt::format("make-model --out '{}' --layers 1 --vocab 128 "
+                                       "--no-tokenizer",
+                                       (dir / "m").string()));
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,x,3", (dir / "m").string()));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("'x'"), std::string::npos) << run.err;
+  run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,128", (dir / "m").string()));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("128"), std::string::npos) << run.err;
+  run = brigade(dir, fmt::format("run --model '{}' --prompt hello", (dir / "m").string()));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("tokenizer"), std::string::npos) << run.err;
+  run = brigade(dir, fmt::format("make-model --out '{}' --model-type gpt2", (dir / "g").string()));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("gpt2"), std::string::npos) << run.err;
+}
+
+}  // namespace
+}  // namespace brigade::test

@@ -1,0 +1,175 @@
+#pragma once
+// An independent reference for the forward pass: plain loops in double
+// precision, written from the HF Llama/Qwen2 definitions without any of the
+// engine's kernels, caches or BLAS. Slow (recomputes the whole sequence for
+// every call) and only meant for the tiny models of the tests.
+
+#include "model/checkpoint.h"
+#include "model/config.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+namespace brigade::test {
+
+class ReferenceModel {
+ public:
+  using Vec = std::vector<double>;
+
+  explicit ReferenceModel(const std::filesystem::path& dir) : c_(ModelConfig::load(dir)) {
+    const auto checkpoint = Checkpoint::open(dir);
+    const int64_t d = c_.hidden_size, f = c_.intermediate_size, v = c_.vocab_size;
+    const int64_t qd = c_.q_dim(), kvd = c_.kv_dim();
+    auto load = [&](const std::string& name, std::vector<int64_t> shape) {
+      const auto values = checkpoint->load(name, shape);
+      return Vec(values.begin(), values.end());
+    };
+    embed_ = load("model.embed_tokens.weight", {v, d});
+    norm_ = load("model.norm.weight", {d});
+    head_ = c_.tie_word_embeddings ? embed_ : load("lm_head.weight", {v, d});
+    for (int i = 0; i < c_.num_hidden_layers; ++i) {
+      const auto p = fmt::format("model.layers.{}.", i);
+      Layer l;
+      l.ln1 = load(p + "input_layernorm.weight", {d});
+      l.wq = load(p + "self_attn.q_proj.weight", {qd, d});
+      l.wk = load(p + "self_attn.k_proj.weight", {kvd, d});
+      l.wv = load(p + "self_attn.v_proj.weight", {kvd, d});
+      l.wo = load(p + "self_attn.o_proj.weight", {d, qd});
+      if (c_.attention_bias) {
+        l.bq = load(p + "self_attn.q_proj.bias", {qd});
+        l.bk = load(p + "self_attn.k_proj.bias", {kvd});
+        l.bv = load(p + "self_attn.v_proj.bias", {kvd});
+      }
+      l.ln2 = load(p + "post_attention_layernorm.weight", {d});
+      l.gate = load(p + "mlp.gate_proj.weight", {f, d});
+      l.up = load(p + "mlp.up_proj.weight", {f, d});
+      l.down = load(p + "mlp.down_proj.weight", {d, f});
+      layers_.push_back(std::move(l));
+    }
+  }
+
+  const ModelConfig& config() const { return c_; }
+
+  // Logits [ids.size()][vocab] of every position of the sequence.
+  std::vector<Vec> logits(const std::vector<int32_t>& ids) const {
+    const int n = static_cast<int>(ids.size()), d = c_.hidden_size, hd = c_.head_dim;
+    const int heads = c_.num_attention_heads, kv_heads = c_.num_key_value_heads;
+    std::vector<Vec> x(n);
+    for (int t = 0; t < n; ++t) x[t] = Vec(embed_.begin() + ids[t] * d, embed_.begin() + (ids[t] + 1) * d);
+    for (const auto& l : layers_) {
+      std::vector<Vec> q(n), k(n), v(n);
+      for (int t = 0; t < n; ++t) {
+        const Vec h = rmsnorm(x[t], l.ln1);
+        q[t] = linear(l.wq, h, l.bq);
+        k[t] = linear(l.wk, h, l.bk);
+        v[t] = linear(l.wv, h, l.bv);
+        rotate(q[t], heads, t);
+        rotate(k[t], kv_heads, t);
+      }
+      for (int t = 0; t < n; ++t) {
+        Vec attn(c_.q_dim(), 0.0);
+        for (int h = 0; h < heads; ++h) {
+          const int kvh = h * kv_heads / heads;
+          Vec w(t + 1);
+          double max = -1e300;
+          for (int s = 0; s <= t; ++s) {
+            double dot = 0;
+            for (int i = 0; i < hd; ++i) dot += q[t][h * hd + i] * k[s][kvh * hd + i];
+            w[s] = dot / std::sqrt(static_cast<double>(hd));
+            max = std::max(max, w[s]);
+          }
+          double sum = 0;
+          for (auto& e : w) sum += (e = std::exp(e - max));
+          for (int s = 0; s <= t; ++s)
+            for (int i = 0; i < hd; ++i) attn[h * hd + i] += w[s] / sum * v[s][kvh * hd + i];
+        }
+        const Vec o = linear(l.wo, attn, {});
+        for (int i = 0; i < d; ++i) x[t][i] += o[i];
+        const Vec h = rmsnorm(x[t], l.ln2);
+        const Vec g = linear(l.gate, h, {}), u = linear(l.up, h, {});
+        Vec act(g.size());
+        for (size_t i = 0; i < g.size(); ++i) act[i] = g[i] / (1.0 + std::exp(-g[i])) * u[i];
+        const Vec down = linear(l.down, act, {});
+        for (int i = 0; i < d; ++i) x[t][i] += down[i];
+      }
+    }
+    std::vector<Vec> out(n);
+    for (int t = 0; t < n; ++t) out[t] = linear(head_, rmsnorm(x[t], norm_), {});
+    return out;
+  }
+
+  // Greedy continuation of `prompt` by `count` tokens (no EOS stop).
+  std::vector<int32_t> greedy(std::vector<int32_t> ids, int count) const {
+    std::vector<int32_t> out;
+    for (int i = 0; i < count; ++i) {
+      const Vec last = logits(ids).back();
+      int32_t best = 0;
+      for (int32_t j = 1; j < static_cast<int32_t>(last.size()); ++j)
+        if (last[j] > last[best]) best = j;
+      ids.push_back(best);
+      out.push_back(best);
+    }
+    return out;
+  }
+
+ private:
+  struct Layer {
+    Vec ln1, wq, wk, wv, wo, bq, bk, bv, ln2, gate, up, down;
+  };
+
+  Vec rmsnorm(const Vec& x, const Vec& w) const {
+    double ms = 0;
+    for (double e : x) ms += e * e;
+    ms /= static_cast<double>(x.size());
+    Vec y(x.size());
+    for (size_t i = 0; i < x.size(); ++i) y[i] = x[i] / std::sqrt(ms + c_.rms_norm_eps) * w[i];
+    return y;
+  }
+
+  // y = W x + b with W [out, in] row-major.
+  static Vec linear(const Vec& w, const Vec& x, const Vec& b) {
+    const size_t in = x.size(), out = w.size() / in;
+    Vec y(out);
+    for (size_t o = 0; o < out; ++o) {
+      double s = b.empty() ? 0.0 : b[o];
+      for (size_t i = 0; i < in; ++i) s += w[o * in + i] * x[i];
+      y[o] = s;
+    }
+    return y;
+  }
+
+  // HF apply_rotary_pos_emb: x * cos + rotate_half(x) * sin, where
+  // rotate_half(x) = [-x2, x1] over the two halves of each head.
+  void rotate(Vec& x, int heads, int position) const {
+    const int hd = c_.head_dim, half = hd / 2;
+    for (int h = 0; h < heads; ++h) {
+      Vec r(hd);
+      for (int j = 0; j < hd; ++j) {
+        const int i = j % half;
+        const double angle = position * std::pow(c_.rope_theta, -2.0 * i / hd);
+        const double rotated = j < half ? -x[h * hd + j + half] : x[h * hd + j - half];
+        r[j] = x[h * hd + j] * std::cos(angle) + rotated * std::sin(angle);
+      }
+      std::copy(r.begin(), r.end(), x.begin() + h * hd);
+    }
+  }
+
+  ModelConfig c_;
+  Vec embed_, norm_, head_;
+  std::vector<Layer> layers_;
+};
+
+// max|a - b| / max|b|
+inline double relative_error(const std::vector<float>& a, const std::vector<double>& b) {
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    diff = std::max(diff, std::abs(a[i] - b[i]));
+    scale = std::max(scale, std::abs(b[i]));
+  }
+  return diff / scale;
+}
+
+}  // namespace brigade::test
