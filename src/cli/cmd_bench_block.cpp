@@ -10,12 +10,6 @@
 // also time a memcpy of the same buffer and report it as bytes copied per
 // second (the memory moves twice that, read + write); it is not the floor.
 
-#include "cli/commands.h"
-#include "model/block_span.h"
-#include "model/make_model.h"
-#include "util/error.h"
-
-#include <nlohmann/json.hpp>
 #include <stdlib.h>
 
 #include <algorithm>
@@ -23,8 +17,14 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <vector>
+
+#include "cli/commands.h"
+#include "model/block_span.h"
+#include "model/make_model.h"
+#include "util/error.h"
 
 namespace brigade::cli {
 namespace {
@@ -70,8 +70,8 @@ double copy_bandwidth(const std::vector<uint64_t>& buffer, int repeats) {
   for (int r = 0; r < repeats; ++r) {
     const auto start = Clock::now();
     std::memcpy(destination.data(), buffer.data(), buffer.size() * sizeof(uint64_t));
-    best = std::max(best, static_cast<double>(buffer.size() * sizeof(uint64_t)) /
-                              seconds_since(start));
+    best = std::max(best,
+                    static_cast<double>(buffer.size() * sizeof(uint64_t)) / seconds_since(start));
   }
   volatile uint64_t sink = destination[destination.size() / 2];
   (void)sink;
@@ -103,7 +103,8 @@ void add_bench_block_command(CLI::App& bench) {
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = bench.add_subcommand(
-      "block", "Decode time of all blocks vs. the memory-bandwidth floor (weights / read bandwidth)");
+      "block",
+      "Decode time of all blocks vs. the memory-bandwidth floor (weights / read bandwidth)");
   cmd->add_option("--model", flags->model,
                   "Checkpoint directory (default: a temporary 4-block, hidden 2048 f32 model, "
                   "about 720 MB)");

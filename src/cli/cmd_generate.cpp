@@ -3,7 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
-#include "client/channels.h"
+#include "net/channels.h"
 #include "client/swarm_runner.h"
 #include "model/checkpoint.h"
 #include "model/model_head.h"
@@ -42,7 +42,7 @@ void emit(const nlohmann::json& line) {
 void add_generate_command(CLI::App& app) {
   struct Flags {
     GenerationFlags gen;
-    std::string model, initial_peers, connect_via, wire_dtype = "f32";
+    std::string model, initial_peers, connect_via, push_via, wire_dtype = "f32";
     double wait_for_swarm_s = 30;
     double step_timeout_s = 20;
     bool no_push = false;
@@ -67,6 +67,9 @@ void add_generate_command(CLI::App& app) {
                 "Relay mode: the client forwards every hop's output itself");
   cmd->add_option("--connect-via", flags->connect_via,
                   "Dial another address for a server: ANNOUNCED=DIALLED[,...]");
+  cmd->add_option("--push-via", flags->push_via,
+                  "Have servers dial another address when pushing to a server: "
+                  "ANNOUNCED=DIALLED[,...] (a tunnel between servers)");
   cmd->add_flag("--jsonl", flags->jsonl, "Print one JSON event per line as things happen");
   cmd->callback([flags] {
     init_logging("client");
@@ -89,6 +92,7 @@ void add_generate_command(CLI::App& app) {
     options.push = !flags->no_push;
     options.dtype = parse_wire_dtype(flags->wire_dtype);
     options.connect_via = parse_connect_via(flags->connect_via);
+    options.push_via = parse_connect_via(flags->push_via);
     const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
     require(max_length <= config.max_position_embeddings,
             "prompt of {} tokens + {} new tokens exceeds the model's {} positions",
@@ -111,6 +115,8 @@ void add_generate_command(CLI::App& app) {
     const GenerationResult result = generate(head, tokenizer.get(), runner, request);
     nlohmann::json out = result_json(result, load_s, flags->gen);
     out["route"] = route_json(runner.route());
+    out["timings"]["server_compute_ms"] = runner.mean_decode_compute_ms();
+    out["push"] = !flags->no_push;
     auto recoveries = nlohmann::json::array();
     for (const auto& e : runner.recoveries()) recoveries.push_back(recovery_json(e));
     if (flags->jsonl) {

@@ -1,10 +1,10 @@
 // `brigade make-model`: writes a random-weight checkpoint in Hugging Face
 // layout for tests, demos and benchmarks.
 
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "model/make_model.h"
-
-#include <cstdio>
 
 namespace brigade::cli {
 

@@ -1,14 +1,14 @@
 // `brigade run`: generation with every block in this process, the local
 // reference for what the swarm computes.
 
+#include <chrono>
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
 #include "model/block_span.h"
 #include "model/local_runner.h"
 #include "util/error.h"
-
-#include <chrono>
-#include <cstdio>
 
 namespace brigade::cli {
 
@@ -27,8 +27,7 @@ void add_run_command(CLI::App& app) {
     const auto checkpoint = Checkpoint::open(flags->model);
     const auto tokenizer = Tokenizer::open(flags->model);
     auto request = make_request(flags->generation, config, tokenizer.get());
-    const int max_length =
-        static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
+    const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
     require(max_length <= config.max_position_embeddings,
             "prompt ({} tokens) + --max-new-tokens ({}) exceeds the model's "
             "max_position_embeddings ({})",
@@ -42,7 +41,8 @@ void add_run_command(CLI::App& app) {
     const auto result = generate(head, tokenizer.get(), runner, request);
     if (flags->generation.json) {
       const auto json = result_json(result, load_s, flags->generation);
-      std::printf("%s\n", json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
+      std::printf("%s\n",
+                  json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {
       std::printf("\n");
     }

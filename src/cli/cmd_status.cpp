@@ -2,7 +2,7 @@
 
 #include "brigade.grpc.pb.h"
 #include "cli/commands.h"
-#include "client/channels.h"
+#include "net/channels.h"
 #include "dht/swarm_directory.h"
 #include "util/error.h"
 #include "util/log.h"

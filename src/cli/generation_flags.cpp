@@ -1,14 +1,15 @@
 #include "cli/generation_flags.h"
 
-#include "util/error.h"
-
 #include <charconv>
 #include <cstdio>
+
+#include "util/error.h"
 
 namespace brigade::cli {
 
 void add_generation_flags(CLI::App* command, GenerationFlags& flags) {
-  auto* prompt = command->add_option("--prompt", flags.prompt, "Prompt text (needs tokenizer.model)");
+  auto* prompt =
+      command->add_option("--prompt", flags.prompt, "Prompt text (needs tokenizer.model)");
   auto* ids = command->add_option("--prompt-ids", flags.prompt_ids,
                                   "Prompt as comma-separated token ids, e.g. 1,2,3 (no BOS added)");
   prompt->excludes(ids);
@@ -41,8 +42,8 @@ std::vector<int32_t> parse_ids(const std::string& text, int vocab_size) {
     const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
     require(!item.empty() && ec == std::errc() && ptr == item.data() + item.size(),
             "--prompt-ids: '{}' is not a token id (expected comma-separated integers)", item);
-    require(id >= 0 && id < vocab_size, "--prompt-ids: id {} is outside the vocabulary [0, {})",
-            id, vocab_size);
+    require(id >= 0 && id < vocab_size, "--prompt-ids: id {} is outside the vocabulary [0, {})", id,
+            vocab_size);
     ids.push_back(id);
     begin = end + 1;
   }
@@ -62,8 +63,7 @@ GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& 
             "the model has no tokenizer.model, so --prompt cannot be used; give --prompt-ids");
     request.prompt_ids = tokenizer->encode(flags.prompt, config.bos_token_id);
   }
-  require(flags.max_new_tokens >= 0, "--max-new-tokens must be >= 0, got {}",
-          flags.max_new_tokens);
+  require(flags.max_new_tokens >= 0, "--max-new-tokens must be >= 0, got {}", flags.max_new_tokens);
   request.max_new_tokens = flags.max_new_tokens;
   request.sampling.temperature = flags.temperature;
   request.sampling.top_k = flags.top_k;
@@ -85,9 +85,8 @@ nlohmann::json result_json(const GenerationResult& result, double load_s,
   j["ids"] = result.ids;
   j["new_ids"] = result.new_ids;
   j["text"] = result.text;
-  j["timings"] = {{"load_s", load_s},
-                  {"prefill_s", result.prefill_s},
-                  {"per_token_ms", result.per_token_ms}};
+  j["timings"] = {
+      {"load_s", load_s}, {"prefill_s", result.prefill_s}, {"per_token_ms", result.per_token_ms}};
   if (flags.dump_logits) j["logits"] = result.first_logits;
   return j;
 }

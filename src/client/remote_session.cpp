@@ -108,8 +108,23 @@ void RemoteSession::read_loop() {
   arrived_.notify_all();
 }
 
-void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTensor& hidden,
-                              const std::vector<rpc::Hop>& next, const std::string& upstream_peer) {
+void RemoteSession::send_route(const std::vector<rpc::Hop>& next,
+                                const std::string& upstream_peer) {
+  rpc::InferenceRequest request;
+  auto* route = request.mutable_route();
+  for (const auto& hop : next) *route->add_next() = hop;
+  route->set_upstream_peer(upstream_peer);
+  std::lock_guard lock(write_mutex_);
+  stream_->Write(request);  // a broken stream shows in the reader
+}
+
+std::vector<ReceivedStep> RemoteSession::results_of(int64_t step_id) {
+  std::lock_guard lock(mutex_);
+  auto it = results_.find(step_id);
+  return it == results_.end() ? std::vector<ReceivedStep>{} : it->second;
+}
+
+void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTensor& hidden) {
   const auto chunks = split_chunks(hidden);
   std::lock_guard lock(write_mutex_);
   for (size_t i = 0; i < chunks.size(); ++i) {
@@ -117,10 +132,6 @@ void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTenso
     auto* step = request.mutable_step();
     step->set_step_id(step_id);
     step->set_position(position);
-    if (i == 0) {
-      for (const auto& hop : next) *step->add_next() = hop;
-      step->set_upstream_peer(upstream_peer);
-    }
     *step->mutable_hidden() = chunks[i];
     // A failed write means the stream is broken; the reader reports why.
     if (!stream_->Write(request)) return;
@@ -163,6 +174,8 @@ ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
     }
   }
   if (!have) throw HopFailure(hop_.peer, end_reason_);
+  // Older steps are settled; keep only what bad-push checks may still read.
+  results_.erase(results_.begin(), results_.lower_bound(step_id - 1));
   lock.unlock();
   const std::string output_digest = digest(found.output.bytes);
   if (output_digest != found.meta.output_digest()) {

@@ -57,10 +57,16 @@ class RemoteSession {
   const RouteHop& hop() const { return hop_; }
   const std::string& session_id() const { return session_id_; }
 
-  // Sends the client's copy of a step's input. `next` names the servers
-  // after this one when pushing (empty: relay).
-  void send_step(int64_t step_id, int32_t position, const WireTensor& hidden,
-                 const std::vector<rpc::Hop>& next = {}, const std::string& upstream_peer = "");
+  // Push routing for the following steps: where this server sends its
+  // outputs (next hop first; empty: no push) and who may push to it.
+  void send_route(const std::vector<rpc::Hop>& next, const std::string& upstream_peer);
+
+  // Sends the client's copy of a step's input.
+  void send_step(int64_t step_id, int32_t position, const WireTensor& hidden);
+
+  // Every answer received so far for `step_id` (a pushed one, then maybe a
+  // corrected one), unverified.
+  std::vector<ReceivedStep> results_of(int64_t step_id);
 
   // Waits for the result of `step_id`, checks its signature, and returns it.
   // A corrected result (after a bad push) replaces an earlier one. Throws

@@ -28,6 +28,50 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, std::string model_
   }
   route_ = plan(0, config_.num_hidden_layers);
   for (const auto& hop : route_) hops_.push_back({hop, open_session(hop)});
+  send_routes();
+}
+
+void SwarmBlockRunner::send_routes() {
+  if (!options_.push) return;
+  for (size_t i = 0; i < hops_.size(); ++i) {
+    std::vector<rpc::Hop> next;
+    for (size_t j = i + 1; j < hops_.size(); ++j) {
+      rpc::Hop hop;
+      hop.set_peer(hops_[j].route.peer);
+      auto via = options_.push_via.find(hops_[j].route.address);
+      hop.set_address(via == options_.push_via.end() ? hops_[j].route.address : via->second);
+      hop.set_session_id(hops_[j].session->session_id());
+      hop.set_start(hops_[j].route.start);
+      hop.set_end(hops_[j].route.end);
+      next.push_back(hop);
+    }
+    hops_[i].session->send_route(next, i == 0 ? "" : hops_[i - 1].route.peer);
+  }
+}
+
+std::vector<size_t> SwarmBlockRunner::false_pushers(int64_t step) {
+  std::vector<size_t> out;
+  for (size_t i = 1; i < hops_.size(); ++i) {
+    const auto results = hops_[i].session->results_of(step);
+    bool corrected_for_upstream = false;
+    std::string pushed_input;
+    for (const auto& r : results) {
+      if (r.meta.from_push()) pushed_input = r.meta.input_digest();
+      if (r.meta.corrected() && r.meta.bad_push_peer() == hops_[i - 1].route.peer) {
+        corrected_for_upstream = true;
+      }
+    }
+    if (!corrected_for_upstream) continue;
+    // The upstream is to blame only if it pushed something it never signed
+    // to us: an honest server whose own input was corrected pushed its
+    // then-output, which we saw.
+    bool signed_it = false;
+    for (const auto& r : hops_[i - 1].session->results_of(step)) {
+      if (r.meta.output_digest() == pushed_input) signed_it = true;
+    }
+    if (!signed_it) out.push_back(i - 1);
+  }
+  return out;
 }
 
 SwarmBlockRunner::~SwarmBlockRunner() = default;
@@ -87,11 +131,17 @@ WireTensor SwarmBlockRunner::run_hop(ActiveHop& hop, int64_t step, int position,
   if (result.output.shape != input.shape) {
     throw HopFailure(hop.route.peer, fmt::format("step {}: output shape differs from input", step));
   }
+  compute_ms_ += result.meta.compute_ms();
   return std::move(result.output);
 }
 
 WireTensor SwarmBlockRunner::run_step(WireTensor x, int position, PastStep& record) {
+  // Relay and push run the same loop: the client sends each hop its own copy
+  // of the input as soon as it has it. In push mode the server has usually
+  // computed the step from the upstream's push already, and its answer is
+  // waiting; the copy then only confirms it.
   const int64_t step = next_step_;
+  compute_ms_ = 0;
   size_t i = 0;
   int recoveries = 0;
   while (i < hops_.size()) {
@@ -115,8 +165,21 @@ void SwarmBlockRunner::forward(std::vector<float>& hidden, int batch, int tokens
   PastStep record{position, {}};
   x = run_step(std::move(x), position, record);
   history_.push_back(std::move(record));
-  ++next_step_;
+  const int64_t step = next_step_++;
+  if (tokens == 1) {
+    decode_compute_ms_ += compute_ms_;
+    ++decode_steps_;
+  }
   hidden = x.values();
+  if (options_.push) {
+    // Our tokens are right (every hop's input was checked); now drop the
+    // servers that pushed false data, highest index first so that indices
+    // of the others stay valid.
+    auto culprits = false_pushers(step);
+    for (auto it = culprits.rbegin(); it != culprits.rend(); ++it) {
+      recover(*it, HopFailure(hops_[*it].route.peer, "pushed data that differs from its answer"));
+    }
+  }
 }
 
 void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
@@ -177,6 +240,7 @@ void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
                  std::make_move_iterator(fresh_hops.end()));
     route_.clear();
     for (const auto& hop : hops_) route_.push_back(hop.route);
+    send_routes();
     event.replacement = replacement;
     event.replayed_tokens = replayed;
     event.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)

@@ -6,7 +6,7 @@
 // span over other servers, replays the session history to rebuild their KV
 // caches and carries on: the tokens equal an uninterrupted run's.
 
-#include "client/channels.h"
+#include "net/channels.h"
 #include "client/remote_session.h"
 #include "client/route.h"
 #include "dht/dht_node.h"
@@ -28,6 +28,10 @@ struct SwarmOptions {
   bool push = false;                   // servers hand outputs to the next hop directly
   rpc::WireDType dtype = rpc::WIRE_F32;
   std::map<std::string, std::string> connect_via;
+  // The address servers should dial to push to a server, when it differs
+  // from the announced one (a tunnel between servers; the WAN benchmark
+  // routes pushes through its latency emulator this way).
+  std::map<std::string, std::string> push_via;
   std::chrono::milliseconds step_timeout{20000};
   int max_recoveries = 16;             // per forward call
   std::chrono::milliseconds ban_base{2000};  // doubled for every repeated failure
@@ -54,6 +58,10 @@ class SwarmBlockRunner : public BlockRunner {
 
   const std::vector<RouteHop>& route() const { return route_; }
   const std::vector<RecoveryEvent>& recoveries() const { return recoveries_; }
+  // Mean over one-token steps of the servers' compute time, summed over hops.
+  double mean_decode_compute_ms() const {
+    return decode_steps_ ? decode_compute_ms_ / decode_steps_ : 0;
+  }
   std::function<void(const RecoveryEvent&)> on_recovery;
   // Peers banned so far (for push verification failures and the like).
   std::set<std::string> banned_peers() const;
@@ -79,6 +87,10 @@ class SwarmBlockRunner : public BlockRunner {
   WireTensor run_step(WireTensor input, int position, PastStep& record);
   // Replaces hops_[index] with a fresh route over its span and replays history.
   void recover(size_t index, const HopFailure& failure);
+  // Push mode: tells every hop where to push and whom to take pushes from.
+  void send_routes();
+  // Push mode: the hops that pushed data they never signed to us in `step`.
+  std::vector<size_t> false_pushers(int64_t step);
 
   ModelConfig config_;
   std::string model_id_;
@@ -92,6 +104,9 @@ class SwarmBlockRunner : public BlockRunner {
   std::vector<RouteHop> route_;
   std::vector<PastStep> history_;
   int64_t next_step_ = 0;
+  double compute_ms_ = 0;  // server compute of the current step, summed over hops
+  double decode_compute_ms_ = 0;
+  int decode_steps_ = 0;
   std::vector<RecoveryEvent> recoveries_;
   struct Ban {
     int count = 0;

@@ -1,12 +1,12 @@
 #include "model/block_span.h"
 
-#include "model/kernels.h"
-#include "util/error.h"
-
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "model/kernels.h"
+#include "util/error.h"
 
 namespace brigade {
 
@@ -142,8 +142,8 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
         const size_t r = static_cast<size_t>(b) * tokens + t;
         for (int h = 0; h < heads; ++h) {
           attend(&attn[r * q_dim + h * head_dim], &q[r * q_dim + h * head_dim],
-                 cache.keys(layer, b, h / group), cache.values(layer, b, h / group),
-                 position + t, head_dim, scores.data());
+                 cache.keys(layer, b, h / group), cache.values(layer, b, h / group), position + t,
+                 head_dim, scores.data());
         }
       }
     }

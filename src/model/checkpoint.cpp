@@ -1,10 +1,7 @@
 #include "model/checkpoint.h"
 
-#include "util/error.h"
-
 #include <fcntl.h>
 #include <fmt/ranges.h>
-#include <nlohmann/json.hpp>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -15,7 +12,10 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <set>
+
+#include "util/error.h"
 
 namespace brigade {
 
@@ -23,9 +23,12 @@ namespace fs = std::filesystem;
 
 const char* dtype_name(DType dtype) {
   switch (dtype) {
-    case DType::F32: return "F32";
-    case DType::F16: return "F16";
-    case DType::BF16: return "BF16";
+    case DType::F32:
+      return "F32";
+    case DType::F16:
+      return "F16";
+    case DType::BF16:
+      return "BF16";
   }
   return "?";
 }
@@ -51,13 +54,15 @@ uint16_t f32_to_bf16(float value) {
   return static_cast<uint16_t>((bits + rounding) >> 16);
 }
 
-float bf16_to_f32(uint16_t value) { return std::bit_cast<float>(static_cast<uint32_t>(value) << 16); }
+float bf16_to_f32(uint16_t value) {
+  return std::bit_cast<float>(static_cast<uint32_t>(value) << 16);
+}
 
 uint16_t f32_to_f16(float value) {
   const uint32_t bits = std::bit_cast<uint32_t>(value);
   const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
   const uint32_t abs = bits & 0x7FFFFFFF;
-  if (abs > 0x7F800000) return sign | 0x7E00;  // NaN (quiet)
+  if (abs > 0x7F800000) return sign | 0x7E00;   // NaN (quiet)
   if (abs >= 0x477FF000) return sign | 0x7C00;  // rounds to >= 65520: infinity
   if (abs < 0x38800000) {
     // Result is an f16 subnormal (or zero): value / 2^-24, rounded to nearest even.
@@ -150,10 +155,14 @@ std::vector<TensorInfo> read_header(const fs::path& path, const std::string& fil
     info.name = name;
     info.file = file;
     const auto dtype = entry["dtype"].get<std::string>();
-    if (dtype == "F32") info.dtype = DType::F32;
-    else if (dtype == "F16") info.dtype = DType::F16;
-    else if (dtype == "BF16") info.dtype = DType::BF16;
-    else fail("{}: unsupported dtype '{}' (supported: F32, F16, BF16)", where, dtype);
+    if (dtype == "F32")
+      info.dtype = DType::F32;
+    else if (dtype == "F16")
+      info.dtype = DType::F16;
+    else if (dtype == "BF16")
+      info.dtype = DType::BF16;
+    else
+      fail("{}: unsupported dtype '{}' (supported: F32, F16, BF16)", where, dtype);
     uint64_t elements = 1;
     for (const auto& dim : entry["shape"]) {
       require(dim.is_number_unsigned(), "{}: bad shape {}", where, entry["shape"].dump());
@@ -201,8 +210,8 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
             "{}: missing object 'weight_map'", index_path.string());
     std::set<std::string> unique;
     for (const auto& [name, file] : j["weight_map"].items()) {
-      require(file.is_string(), "{}: weight_map entry '{}' is not a file name",
-              index_path.string(), name);
+      require(file.is_string(), "{}: weight_map entry '{}' is not a file name", index_path.string(),
+              name);
       const auto f = file.get<std::string>();
       // Shards must stay inside the checkpoint directory.
       require(f.find('/') == std::string::npos && f != "..",

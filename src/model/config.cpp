@@ -1,10 +1,10 @@
 #include "model/config.h"
 
-#include "util/error.h"
-
 #include <fstream>
 #include <map>
 #include <optional>
+
+#include "util/error.h"
 
 namespace brigade {
 namespace {
@@ -91,8 +91,7 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& o
           "{}: hidden_size, intermediate_size, num_hidden_layers, num_attention_heads and "
           "vocab_size must be positive",
           origin);
-  c.num_key_value_heads =
-      int_field(j, "num_key_value_heads", origin, c.num_attention_heads);
+  c.num_key_value_heads = int_field(j, "num_key_value_heads", origin, c.num_attention_heads);
   require(c.num_key_value_heads > 0 && c.num_attention_heads % c.num_key_value_heads == 0,
           "{}: num_key_value_heads ({}) must divide num_attention_heads ({})", origin,
           c.num_key_value_heads, c.num_attention_heads);

@@ -1,8 +1,8 @@
 #include "model/generator.h"
 
-#include "util/error.h"
-
 #include <chrono>
+
+#include "util/error.h"
 
 namespace brigade {
 

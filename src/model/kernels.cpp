@@ -9,14 +9,12 @@ namespace brigade::kernels {
 
 // out[rows, out_dim] = x[rows, in_dim] @ w[out_dim, in_dim]^T. A single row is
 // a GEMV, which streams the weights once and is bound by memory bandwidth.
-void matmul(float* out, const float* x, const float* w, int rows, int out_dim,
-            int in_dim) {
+void matmul(float* out, const float* x, const float* w, int rows, int out_dim, int in_dim) {
   if (rows == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, w, in_dim, x, 1, 0.0f,
-                out, 1);
+    cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, w, in_dim, x, 1, 0.0f, out, 1);
   } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out_dim, in_dim, 1.0f, x, in_dim,
-                w, in_dim, 0.0f, out, out_dim);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out_dim, in_dim, 1.0f, x, in_dim, w,
+                in_dim, 0.0f, out, out_dim);
   }
 }
 
@@ -65,7 +63,6 @@ void softmax(float* x, int n) {
   for (int i = 0; i < n; ++i) x[i] /= sum;
 }
 
-
 // Causal attention of one query head at `position` over cached positions
 // [0, position]: out = softmax(q . K^T / sqrt(head_dim)) V.
 void attend(float* out, const float* q, const float* keys, const float* values, int position,
@@ -86,6 +83,5 @@ void attend(float* out, const float* q, const float* keys, const float* values, 
     for (int i = 0; i < head_dim; ++i) out[i] += p * v[i];
   }
 }
-
 
 }  // namespace brigade::kernels

@@ -14,7 +14,8 @@ KvCache::KvCache(int num_layers, int batch, int kv_heads, int head_dim, int max_
           "KvCache: dimensions must be positive (layers {}, batch {}, kv heads {}, head dim {}, "
           "max length {})",
           num_layers, batch, kv_heads, head_dim, max_length);
-  const size_t floats = bytes_for(num_layers, batch, kv_heads, head_dim, max_length) / 2 / sizeof(float);
+  const size_t floats =
+      bytes_for(num_layers, batch, kv_heads, head_dim, max_length) / 2 / sizeof(float);
   keys_.assign(floats, 0.0f);
   values_.assign(floats, 0.0f);
 }

@@ -1,16 +1,16 @@
 #include "model/make_model.h"
 
+#include <fmt/format.h>
+
+#include <cmath>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+
 #include "model/config.h"
 #include "model/tokenizer.h"
 #include "model/tokenizer_corpus.h"
 #include "util/error.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-
-#include <cmath>
-#include <fstream>
-#include <random>
 
 namespace brigade {
 
@@ -115,8 +115,7 @@ void make_model(const MakeModelOptions& o, const std::filesystem::path& out) {
   config_file.close();
   require(config_file.good(), "{}: write failed", config_path.string());
 
-  if (o.tokenizer)
-    train_tokenizer(kTokenizerCorpus, std::min(o.vocab, kMaxTokenizerVocab), out);
+  if (o.tokenizer) train_tokenizer(kTokenizerCorpus, std::min(o.vocab, kMaxTokenizerVocab), out);
 }
 
 }  // namespace brigade

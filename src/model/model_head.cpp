@@ -1,9 +1,9 @@
 #include "model/model_head.h"
 
+#include <algorithm>
+
 #include "model/kernels.h"
 #include "util/error.h"
-
-#include <algorithm>
 
 namespace brigade {
 

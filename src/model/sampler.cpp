@@ -1,11 +1,11 @@
 #include "model/sampler.h"
 
-#include "util/error.h"
-
 #include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
+
+#include "util/error.h"
 
 namespace brigade {
 

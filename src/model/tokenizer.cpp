@@ -1,13 +1,13 @@
 #include "model/tokenizer.h"
 
-#include "util/error.h"
-
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
 #include <fstream>
 #include <mutex>
 #include <sstream>
+
+#include "util/error.h"
 
 namespace brigade {
 
@@ -19,8 +19,7 @@ std::unique_ptr<Tokenizer> Tokenizer::open(const std::filesystem::path& dir) {
   if (!std::filesystem::exists(path)) return nullptr;
   std::unique_ptr<Tokenizer> tokenizer(new Tokenizer());
   const auto status = tokenizer->processor_->Load(path.string());
-  require(status.ok(), "{}: cannot load sentencepiece model: {}", path.string(),
-          status.ToString());
+  require(status.ok(), "{}: cannot load sentencepiece model: {}", path.string(), status.ToString());
   return tokenizer;
 }
 
@@ -73,8 +72,8 @@ class LineIterator : public sentencepiece::SentenceIterator {
 
 }  // namespace
 
-void train_tokenizer(const std::string& corpus, int vocab_size, const std::filesystem::path& out_dir,
-                     const std::string& model_type) {
+void train_tokenizer(const std::string& corpus, int vocab_size,
+                     const std::filesystem::path& out_dir, const std::string& model_type) {
   require(model_type == "bpe" || model_type == "unigram",
           "train_tokenizer: model type must be bpe or unigram, got '{}'", model_type);
   LineIterator lines(corpus);

@@ -1,5 +1,6 @@
 #include "server/block_service.h"
 
+#include "net/step_proof.h"
 #include "util/error.h"
 #include "util/version.h"
 
@@ -31,10 +32,21 @@ bool write_result(grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::Inferenc
   return true;
 }
 
+// A push's tensor, checked like a client's step but without a session yet.
+WireTensor decode_push_tensor(const rpc::TensorChunk& chunk) {
+  require(chunk.chunk_index() == 0 && chunk.num_chunks() == 1, "a push must be one chunk");
+  ChunkAssembler assembler(chunk.dtype(), kMaxMessageBytes);
+  require(assembler.add(chunk), "incomplete push tensor");
+  return assembler.take();
+}
+
 }  // namespace
 
 BlockService::BlockService(const ServedModel& served, const ServerOptions& options)
-    : served_(served), options_(options), budget_(options.cache_tokens) {
+    : served_(served),
+      options_(options),
+      budget_(options.cache_tokens),
+      sender_(served.identity, counters_) {
   reaper_ = std::thread([this] { reap_idle_sessions(); });
 }
 
@@ -78,7 +90,8 @@ grpc::Status BlockService::Inference(
     budget_.acquire(tokens, options_.alloc_wait);
     auto reservation = std::make_unique<CacheReservation>(budget_, tokens);
     session = std::make_shared<InferenceSession>(open, served_.span, served_.identity,
-                                                 compute_mutex_, std::move(reservation));
+                                                 compute_mutex_, std::move(reservation),
+                                                 &counters_, &sender_);
     std::lock_guard lock(sessions_mutex_);
     require(sessions_.count(open.session_id()) == 0, "session {} is already open",
             open.session_id());
@@ -104,26 +117,48 @@ grpc::Status BlockService::Inference(
   opened.mutable_opened()->set_cache_tokens_left(static_cast<int32_t>(budget_.left()));
   if (!stream->Write(opened)) return grpc::Status::CANCELLED;
 
+  // Results are written from this thread and from push handlers; a gRPC
+  // stream takes one writer at a time.
+  std::mutex write_mutex;
+  bool write_failed = false;
+  session->attach([&](const StepOutcome& outcome) {
+    std::lock_guard lock(write_mutex);
+    if (!write_failed && !write_result(stream, outcome)) write_failed = true;
+  });
+  struct Detach {
+    InferenceSession* session;
+    ~Detach() { session->detach(); }
+  } detach{session.get()};
+
   ChunkAssembler assembler(session->dtype(), session->max_step_bytes());
   StepInput input;
   try {
     while (stream->Read(&request)) {
+      if (request.has_route()) {
+        const auto& route = request.route();
+        session->update_route({route.next().begin(), route.next().end()}, route.upstream_peer());
+        // Pushes that came before the route was known can be judged now.
+        for (auto& early : early_pushes_.take(session->id())) {
+          std::string why;
+          count(session->on_push(early.input, early.sender_peer, &why));
+        }
+        continue;
+      }
       require(request.has_step(), "session {}: expected a step, got another open",
               session->id());
       const rpc::Step& step = request.step();
       if (step.hidden().chunk_index() == 0) {
         input.step_id = step.step_id();
         input.position = step.position();
-        input.next.assign(step.next().begin(), step.next().end());
-        input.upstream_peer = step.upstream_peer();
       } else {
         require(step.step_id() == input.step_id, "session {}: chunk of step {} inside step {}",
                 session->id(), step.step_id(), input.step_id);
       }
       if (!assembler.add(step.hidden())) continue;
       input.hidden = assembler.take();
-      const StepOutcome outcome = session->run_step(input);
-      if (!write_result(stream, outcome)) return grpc::Status::CANCELLED;
+      session->on_client_step(input);
+      std::lock_guard lock(write_mutex);
+      if (write_failed) return grpc::Status::CANCELLED;
     }
   } catch (const Error& e) {
     spdlog::info("session {} ended: {}", session->id(), e.what());
@@ -133,6 +168,26 @@ grpc::Status BlockService::Inference(
     return grpc::Status(grpc::StatusCode::CANCELLED, "session closed (idle timeout or shutdown)");
   }
   return grpc::Status::OK;
+}
+
+std::shared_ptr<InferenceSession> BlockService::find_session(const std::string& id) {
+  std::lock_guard lock(sessions_mutex_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second.session;
+}
+
+void BlockService::count(PushVerdict verdict) {
+  switch (verdict) {
+    case PushVerdict::kAccepted:
+      ++counters_.accepted;
+      break;
+    case PushVerdict::kLate:
+      ++counters_.late;
+      break;
+    case PushVerdict::kDropped:
+      ++counters_.dropped;
+      break;
+  }
 }
 
 grpc::Status BlockService::Forward(
@@ -168,7 +223,7 @@ grpc::Status BlockService::Forward(
                                std::make_unique<CacheReservation>(budget_, tokens));
       StepInput input;
       input.hidden = std::move(tensor);
-      const StepOutcome outcome = session.run_step(input);
+      const StepOutcome outcome = session.run_once(input);
       const auto chunks = split_chunks(outcome.output);
       for (size_t i = 0; i < chunks.size(); ++i) {
         rpc::ForwardResponse response;
@@ -185,10 +240,49 @@ grpc::Status BlockService::Forward(
   return grpc::Status::OK;
 }
 
-grpc::Status BlockService::Push(grpc::ServerContext*, const rpc::PushRequest*,
+grpc::Status BlockService::Push(grpc::ServerContext*, const rpc::PushRequest* request,
                                 rpc::PushResponse* response) {
-  response->set_accepted(false);
-  response->set_reason("push is not enabled on this server");
+  auto refuse = [&](const std::string& reason) {
+    ++counters_.dropped;
+    response->set_accepted(false);
+    response->set_reason(reason);
+    return grpc::Status::OK;
+  };
+  if (request->sender_peer() != peer_id_of(request->sender_public_key())) {
+    return refuse("sender peer id does not match its key");
+  }
+  if (!verify_signature(request->sender_public_key(),
+                        push_proof_message(request->session_id(), request->step_id(),
+                                           request->position(),
+                                           digest(request->hidden().data())),
+                        request->signature())) {
+    return refuse("bad push signature");
+  }
+  StepInput input;
+  input.step_id = request->step_id();
+  input.position = request->position();
+  try {
+    input.hidden = decode_push_tensor(request->hidden());
+  } catch (const Error& e) {
+    return refuse(e.what());
+  }
+  auto session = find_session(request->session_id());
+  if (!session) {
+    if (request->session_id().empty() || request->session_id().size() > 128 ||
+        !early_pushes_.add(request->session_id(),
+                           {std::move(input), request->sender_peer(),
+                            std::chrono::steady_clock::now()})) {
+      return refuse("unknown session");
+    }
+    response->set_accepted(true);
+    response->set_reason("held until the session is ready");
+    return grpc::Status::OK;
+  }
+  std::string why;
+  const PushVerdict verdict = session->on_push(input, request->sender_peer(), &why);
+  count(verdict);
+  response->set_accepted(verdict == PushVerdict::kAccepted);
+  response->set_reason(why);
   return grpc::Status::OK;
 }
 
@@ -204,6 +298,7 @@ grpc::Status BlockService::Info(grpc::ServerContext*, const rpc::InfoRequest*,
   response->set_compute_ms_per_block(served_.compute_ms_per_block);
   response->set_family(options_.family);
   response->set_name(options_.name);
+  counters_.fill(response->mutable_push());
   std::lock_guard lock(sessions_mutex_);
   response->set_sessions(static_cast<int32_t>(sessions_.size()));
   return grpc::Status::OK;

@@ -8,7 +8,9 @@
 #include "model/block_span.h"
 #include "net/identity.h"
 #include "server/cache_budget.h"
+#include "server/early_pushes.h"
 #include "server/inference_session.h"
+#include "server/push_sender.h"
 #include "server/server_options.h"
 
 #include <atomic>
@@ -46,6 +48,7 @@ class BlockService final : public rpc::Brigade::Service {
                     rpc::PingResponse* response) override;
 
   int64_t cache_tokens_left() const { return budget_.left(); }
+  const PushCounters& push_counters() const { return counters_; }
   // Cancels every open session (their streams end with CANCELLED).
   void cancel_all();
 
@@ -55,11 +58,16 @@ class BlockService final : public rpc::Brigade::Service {
     grpc::ServerContext* context;
   };
   void reap_idle_sessions();
+  std::shared_ptr<InferenceSession> find_session(const std::string& id);
+  void count(PushVerdict verdict);
 
   ServedModel served_;
   ServerOptions options_;
   CacheBudget budget_;
   std::mutex compute_mutex_;  // one forward at a time: the cores are shared
+  PushCounters counters_;
+  PushSender sender_;
+  EarlyPushes early_pushes_;
 
   std::mutex sessions_mutex_;
   std::map<std::string, OpenEntry> sessions_;

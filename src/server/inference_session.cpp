@@ -3,12 +3,16 @@
 #include "net/step_proof.h"
 #include "util/error.h"
 
+#include <spdlog/spdlog.h>
+
 #include <cmath>
 
 namespace brigade {
 namespace {
 
 constexpr int kMaxBatch = 64;
+// Pushes for steps after the next one wait here; more are dropped.
+constexpr size_t kMaxWaitingPushes = 4;
 
 }  // namespace
 
@@ -29,7 +33,8 @@ void validate_open(const rpc::OpenSession& open, const BlockSpan& span) {
 
 InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan& span,
                                    const Identity& identity, std::mutex& compute_mutex,
-                                   std::unique_ptr<CacheReservation> reservation)
+                                   std::unique_ptr<CacheReservation> reservation,
+                                   PushCounters* counters, PushSender* sender)
     : id_(open.session_id()),
       span_(span),
       identity_(identity),
@@ -40,13 +45,32 @@ InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan
       max_length_(open.max_length()),
       dtype_(open.dtype()),
       reservation_(std::move(reservation)),
-      cache_(std::max(0, end_ - start_), std::max(1, batch_), span.config().num_key_value_heads,
-             span.config().head_dim, std::max(1, max_length_)),
+      counters_(counters),
+      sender_(sender),
+      cache_(end_ - start_, batch_, span.config().num_key_value_heads, span.config().head_dim,
+             max_length_),
       last_active_(std::chrono::steady_clock::now()) {}
 
 size_t InferenceSession::max_step_bytes() const {
   return static_cast<size_t>(batch_) * max_length_ * span_.config().hidden_size *
          wire_dtype_size(dtype_);
+}
+
+void InferenceSession::attach(Deliver deliver) {
+  std::lock_guard lock(mutex_);
+  deliver_ = std::move(deliver);
+}
+
+void InferenceSession::detach() {
+  std::lock_guard lock(mutex_);
+  detached_ = true;
+  deliver_ = nullptr;
+}
+
+void InferenceSession::update_route(std::vector<rpc::Hop> next, std::string upstream_peer) {
+  std::lock_guard lock(mutex_);
+  next_ = std::move(next);
+  upstream_ = std::move(upstream_peer);
 }
 
 void InferenceSession::validate(const StepInput& input) const {
@@ -70,9 +94,7 @@ void InferenceSession::validate(const StepInput& input) const {
           input.step_id, wire_dtype_name(input.hidden.dtype), wire_dtype_name(dtype_));
 }
 
-StepOutcome InferenceSession::run_step(const StepInput& input) {
-  std::lock_guard lock(mutex_);
-  validate(input);
+StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
   std::vector<float> hidden = input.hidden.values();
   for (float v : hidden) {
     require(std::isfinite(v), "session {}: step {} hidden states hold NaN or Inf", id_,
@@ -86,7 +108,7 @@ StepOutcome InferenceSession::run_step(const StepInput& input) {
   }
   const double compute_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
-  ++next_step_;
+  next_step_ = input.step_id + 1;
   last_active_ = std::chrono::steady_clock::now();
 
   StepOutcome out;
@@ -99,12 +121,124 @@ StepOutcome InferenceSession::run_step(const StepInput& input) {
   r.set_output_digest(digest(out.output.bytes));
   r.set_signature(identity_.sign(
       step_proof_message(id_, input.step_id, r.input_digest(), r.output_digest())));
+  r.set_from_push(from_push);
   return out;
 }
 
-int InferenceSession::length() const {
+void InferenceSession::deliver_and_push(const StepOutcome& outcome, int32_t position) {
+  if (deliver_) deliver_(outcome);
+  const int64_t step = outcome.result.step_id();
+  // One push per step at most, never for a recomputed step, and only what
+  // fits in one message: the client's own copy covers everything else.
+  if (sender_ && !next_.empty() && step > last_pushed_ &&
+      outcome.output.bytes.size() <= kMaxMessageBytes / 2) {
+    last_pushed_ = step;
+    rpc::TensorChunk chunk;
+    for (int64_t d : outcome.output.shape) chunk.add_shape(d);
+    chunk.set_dtype(outcome.output.dtype);
+    chunk.set_data(outcome.output.bytes);
+    chunk.set_num_chunks(1);
+    sender_->push(next_.front(), step, position, chunk);
+  }
+}
+
+void InferenceSession::on_client_step(const StepInput& input) {
   std::lock_guard lock(mutex_);
-  return cache_.length();
+  // Steps computed from pushes and now confirmed or contradicted by the
+  // client's copy.
+  if (!unconfirmed_.empty() && input.step_id < next_step_) {
+    require(input.step_id == unconfirmed_.front().step_id,
+            "session {}: client copy of step {} arrived, expected step {}", id_, input.step_id,
+            unconfirmed_.front().step_id);
+    const UsedPush used = unconfirmed_.front();
+    if (digest(input.hidden.bytes) == used.input_digest && input.position == used.position) {
+      unconfirmed_.pop_front();
+      return;
+    }
+    // The pushed copy was false: forget it and everything computed after it.
+    spdlog::warn("session {}: the push of step {} from {} differs from the client's copy", id_,
+                 input.step_id, used.pusher.substr(0, 12));
+    if (counters_) ++counters_->mismatched;
+    distrusted_.insert(used.pusher);
+    unconfirmed_.clear();
+    waiting_pushes_.clear();
+    next_step_ = input.step_id;
+    validate(input);
+    StepOutcome outcome = compute(input, false);
+    outcome.result.set_corrected(true);
+    outcome.result.set_bad_push_peer(used.pusher);
+    deliver_and_push(outcome, input.position);
+    return;
+  }
+  validate(input);
+  const StepOutcome outcome = compute(input, false);
+  deliver_and_push(outcome, input.position);
+  run_waiting_pushes();
+}
+
+PushVerdict InferenceSession::on_push(const StepInput& input, const std::string& sender_peer,
+                                      std::string* why) {
+  std::lock_guard lock(mutex_);
+  auto drop = [&](const std::string& reason) {
+    *why = reason;
+    return PushVerdict::kDropped;
+  };
+  if (detached_) return drop("session closed");
+  if (upstream_.empty() || sender_peer != upstream_) {
+    return drop("sender is not the upstream the client named");
+  }
+  if (distrusted_.count(sender_peer)) return drop("sender pushed false data before");
+  if (input.step_id < next_step_) {
+    *why = "step already computed";
+    return PushVerdict::kLate;
+  }
+  if (input.step_id > next_step_) {
+    if (waiting_pushes_.size() >= kMaxWaitingPushes || waiting_pushes_.count(input.step_id)) {
+      return drop("too many pushes ahead of the session");
+    }
+    waiting_pushes_.emplace(input.step_id, std::make_pair(input, sender_peer));
+    return PushVerdict::kAccepted;
+  }
+  try {
+    validate(input);
+    const StepOutcome outcome = compute(input, true);
+    unconfirmed_.push_back(
+        {input.step_id, input.position, outcome.result.input_digest(), sender_peer});
+    deliver_and_push(outcome, input.position);
+    run_waiting_pushes();
+  } catch (const Error& e) {
+    return drop(e.what());
+  }
+  return PushVerdict::kAccepted;
+}
+
+void InferenceSession::run_waiting_pushes() {
+  while (!waiting_pushes_.empty()) {
+    auto it = waiting_pushes_.begin();
+    if (it->first < next_step_) {
+      waiting_pushes_.erase(it);
+      if (counters_) ++counters_->late;
+      continue;
+    }
+    if (it->first > next_step_) return;
+    auto [input, pusher] = std::move(it->second);
+    waiting_pushes_.erase(it);
+    try {
+      validate(input);
+      const StepOutcome outcome = compute(input, true);
+      unconfirmed_.push_back({input.step_id, input.position, outcome.result.input_digest(), pusher});
+      deliver_and_push(outcome, input.position);
+    } catch (const Error& e) {
+      spdlog::info("session {}: dropping a waiting push: {}", id_, e.what());
+      if (counters_) ++counters_->dropped;
+    }
+  }
+}
+
+StepOutcome InferenceSession::run_once(const StepInput& input) {
+  std::lock_guard lock(mutex_);
+  validate(input);
+  return compute(input, false);
 }
 
 std::chrono::steady_clock::time_point InferenceSession::last_active() const {

@@ -1,16 +1,28 @@
 #pragma once
 // One client's inference session on this server: its KV cache over the
-// session's blocks, the step counter, and the validation of every step
-// against what the session was opened with. Steps run strictly in order.
+// session's blocks, the step counter, and the checks of every input against
+// what the session was opened with.
+//
+// Steps run strictly in order, each from whichever copy arrives first: the
+// client's own, or a push from the upstream server the client named. The
+// digest of every input used from a push is kept until the client's copy of
+// that step arrives; if the copies differ, the session rolls its cache back
+// to that step, recomputes from the client's copy, answers with `corrected`
+// and stops taking pushes from that peer (DESIGN.md, point 5).
 
 #include "model/block_span.h"
 #include "net/identity.h"
 #include "net/tensor_codec.h"
 #include "server/cache_budget.h"
+#include "server/push_sender.h"
 
 #include <chrono>
+#include <deque>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -20,8 +32,6 @@ struct StepInput {
   int64_t step_id = 0;
   int32_t position = 0;
   WireTensor hidden;
-  std::vector<rpc::Hop> next;  // push: next hop, then the rest of the route
-  std::string upstream_peer;   // push: who may push this step's input
 };
 
 struct StepOutcome {
@@ -34,28 +44,58 @@ struct StepOutcome {
 // 1 <= max_length <= max_position_embeddings, a known wire dtype.
 void validate_open(const rpc::OpenSession& open, const BlockSpan& span);
 
+// What became of a push.
+enum class PushVerdict { kAccepted, kLate, kDropped };
+
 class InferenceSession {
  public:
+  // Sends a result to the client; called with the session's lock held, so
+  // results reach the client in the order they were computed.
+  using Deliver = std::function<void(const StepOutcome&)>;
+
   // REQUIRES: validate_open(open, span) passed.
   InferenceSession(const rpc::OpenSession& open, const BlockSpan& span, const Identity& identity,
-                   std::mutex& compute_mutex, std::unique_ptr<CacheReservation> reservation);
+                   std::mutex& compute_mutex, std::unique_ptr<CacheReservation> reservation,
+                   PushCounters* counters = nullptr, PushSender* sender = nullptr);
 
   const std::string& id() const { return id_; }
   rpc::WireDType dtype() const { return dtype_; }
-  int start() const { return start_; }
-  int end() const { return end_; }
   // The most bytes one step's hidden states may take on the wire.
   size_t max_step_bytes() const;
 
-  // Checks the step (order, position, shape, finiteness) and runs it.
-  // Throws Error with the session id and the offending field.
-  StepOutcome run_step(const StepInput& input);
+  void attach(Deliver deliver);
+  // After detach() nothing is delivered and pushes are dropped.
+  void detach();
 
-  int length() const;
+  // Where outputs go next and who may push inputs (a RouteUpdate).
+  void update_route(std::vector<rpc::Hop> next, std::string upstream_peer);
+
+  // The client's copy of a step: runs it, confirms a pushed copy already
+  // used, or corrects a pushed copy that differed. Throws Error (with the
+  // session id and the offending field) on an invalid step.
+  void on_client_step(const StepInput& input);
+
+  // A push whose sender signature was already verified. Never throws.
+  PushVerdict on_push(const StepInput& input, const std::string& sender_peer, std::string* why);
+
+  // A one-off run (the stateless Forward RPC): validates and computes.
+  StepOutcome run_once(const StepInput& input);
+
   std::chrono::steady_clock::time_point last_active() const;
 
  private:
+  struct UsedPush {
+    int64_t step_id;
+    int32_t position;
+    std::string input_digest;
+    std::string pusher;
+  };
+
   void validate(const StepInput& input) const;
+  // Computes the next step (REQUIRES mutex_ held and validate() passed).
+  StepOutcome compute(const StepInput& input, bool from_push);
+  void deliver_and_push(const StepOutcome& outcome, int32_t position);
+  void run_waiting_pushes();
 
   const std::string id_;
   const BlockSpan& span_;
@@ -64,10 +104,20 @@ class InferenceSession {
   const int start_, end_, batch_, max_length_;
   const rpc::WireDType dtype_;
   std::unique_ptr<CacheReservation> reservation_;
+  PushCounters* counters_;
+  PushSender* sender_;
 
   mutable std::mutex mutex_;
   KvCache cache_;
-  int64_t next_step_ = 0;
+  Deliver deliver_;
+  bool detached_ = false;
+  int64_t next_step_ = 0;      // the next step to compute
+  int64_t last_pushed_ = -1;   // at most one outgoing push per step
+  std::deque<UsedPush> unconfirmed_;  // steps run from pushes, awaiting the client's copy
+  std::map<int64_t, std::pair<StepInput, std::string>> waiting_pushes_;  // future steps, bounded
+  std::vector<rpc::Hop> next_;
+  std::string upstream_;
+  std::set<std::string> distrusted_;  // peers whose pushes did not match
   std::chrono::steady_clock::time_point last_active_;
 };
 

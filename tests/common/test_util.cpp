@@ -1,10 +1,10 @@
 #include "common/test_util.h"
 
-#include "util/error.h"
-
 #include <unistd.h>
 
 #include <cstdlib>
+
+#include "util/error.h"
 
 namespace brigade::test {
 

@@ -2,10 +2,10 @@
 // Helpers shared by every test binary: scratch directories and small random
 // checkpoints.
 
-#include "model/make_model.h"
-
 #include <filesystem>
 #include <string>
+
+#include "model/make_model.h"
 
 namespace brigade::test {
 

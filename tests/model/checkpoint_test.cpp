@@ -1,18 +1,20 @@
-#include "common/test_util.h"
-#include "model/block_span.h"
 #include "model/checkpoint.h"
-#include "model/config.h"
-#include "model/model_head.h"
-#include "util/error.h"
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <fstream>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
+
+#include "common/test_util.h"
+#include "model/block_span.h"
+#include "model/config.h"
+#include "model/model_head.h"
+#include "util/error.h"
 
 namespace brigade::test {
 namespace {
@@ -58,18 +60,19 @@ TEST(Conversions, Bf16RoundsToNearestEven) {
 TEST(Conversions, F16RoundsAndHandlesSpecialValues) {
   EXPECT_EQ(f32_to_f16(1.0f), 0x3C00);
   EXPECT_EQ(f32_to_f16(-2.0f), 0xC000);
-  EXPECT_EQ(f32_to_f16(65504.0f), 0x7BFF);                   // largest finite
-  EXPECT_EQ(f32_to_f16(65519.0f), 0x7BFF);                   // below the halfway point
-  EXPECT_EQ(f32_to_f16(65520.0f), 0x7C00);                   // rounds to infinity
+  EXPECT_EQ(f32_to_f16(65504.0f), 0x7BFF);  // largest finite
+  EXPECT_EQ(f32_to_f16(65519.0f), 0x7BFF);  // below the halfway point
+  EXPECT_EQ(f32_to_f16(65520.0f), 0x7C00);  // rounds to infinity
   EXPECT_EQ(f32_to_f16(1e10f), 0x7C00);
   EXPECT_EQ(f32_to_f16(-std::numeric_limits<float>::infinity()), 0xFC00);
-  EXPECT_EQ(f32_to_f16(1.0f + 0x1.0p-11f), 0x3C00);          // tie to even
-  EXPECT_EQ(f32_to_f16(1.0f + 3 * 0x1.0p-11f), 0x3C02);      // tie to even (up)
-  EXPECT_EQ(f32_to_f16(0x1.0p-24f), 0x0001);                 // smallest subnormal
-  EXPECT_EQ(f32_to_f16(0x1.0p-25f), 0x0000);                 // half of it: tie to even 0
-  EXPECT_EQ(f32_to_f16(0x1.8p-24f), 0x0002);                 // 1.5 ulp: tie to even 2
-  EXPECT_EQ(f32_to_f16(0x1.0p-14f), 0x0400);                 // smallest normal
-  EXPECT_EQ(f32_to_f16(0x1.ff8p-15f), 0x0400);               // subnormal rounding up to normal
+  EXPECT_EQ(f32_to_f16(1.0f + 0x1.0p-11f), 0x3C00);      // tie to even
+  EXPECT_EQ(f32_to_f16(1.0f + 3 * 0x1.0p-11f), 0x3C02);  // tie to even (up)
+  EXPECT_EQ(f32_to_f16(0x1.0p-24f), 0x0001);             // smallest subnormal
+  EXPECT_EQ(f32_to_f16(0x1.0p-25f), 0x0000);             // half of it: tie to even 0
+  EXPECT_EQ(f32_to_f16(0x1.8p-24f), 0x0002);             // 1.5 ulp: tie to even 2
+  EXPECT_EQ(f32_to_f16(0x1.0p-14f), 0x0400);             // smallest normal
+  EXPECT_EQ(f32_to_f16(0x1.ff8p-15f), 0x03FF);           // largest subnormal
+  EXPECT_EQ(f32_to_f16(0x1.ffcp-15f), 0x0400);           // tie rounds up into the normals
   EXPECT_EQ(f32_to_f16(-0.0f), 0x8000);
   EXPECT_TRUE(std::isnan(f16_to_f32(f32_to_f16(std::nanf("")))));
   EXPECT_EQ(f16_to_f32(0x0001), 0x1.0p-24f);
@@ -82,6 +85,21 @@ TEST(Conversions, F16RoundsAndHandlesSpecialValues) {
     ASSERT_EQ(f32_to_f16(f16_to_f32(static_cast<uint16_t>(h))), h) << h;
   }
 }
+
+#ifdef __FLT16_MAX__
+// The compiler's _Float16 conversion is an independent reference.
+TEST(Conversions, F16MatchesTheCompilersConversion) {
+  uint64_t state = 12345;
+  for (int i = 0; i < 2000000; ++i) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    const auto bits = static_cast<uint32_t>(state >> 32);
+    const float value = std::bit_cast<float>(bits);
+    if (std::isnan(value)) continue;
+    const uint16_t expected = std::bit_cast<uint16_t>(static_cast<_Float16>(value));
+    ASSERT_EQ(f32_to_f16(value), expected) << std::hexfloat << value;
+  }
+}
+#endif
 
 TEST(Checkpoint, WritesAndReadsEveryDtypeAndShards) {
   TempDir dir;
@@ -183,8 +201,11 @@ TEST(Checkpoint, MissingTensorAndWrongShapeAreNamed) {
   TempDir dir;
   write_safetensors(dir.path(), {{"w", {2, 3}, std::vector<float>(6, 1.0f)}}, DType::F32, 1);
   const auto checkpoint = Checkpoint::open(dir.path());
-  expect_error([&] { checkpoint->load("missing.weight", {2, 3}); },
-               {"missing.weight", dir.path().string()});
+  expect_error(
+      [&] {
+        checkpoint->load("missing.weight", {2, 3});
+      },
+      {"missing.weight", dir.path().string()});
   expect_error([&] { checkpoint->load("w", {3, 2}); }, {"'w'", "[2, 3]", "[3, 2]"});
 }
 

@@ -1,18 +1,18 @@
 // The `brigade` binary end to end: make-model, then run.
 
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <nlohmann/json.hpp>
+
 #include "common/test_util.h"
 #include "model/block_span.h"
 #include "model/config.h"
 #include "model/local_runner.h"
 #include "model/model_head.h"
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include <cstdlib>
-#include <fmt/format.h>
-#include <fstream>
-#include <sys/wait.h>
 
 namespace brigade::test {
 namespace {
@@ -31,8 +31,8 @@ std::string slurp(const std::filesystem::path& path) {
 // stdout and stderr separately.
 Run brigade(const TempDir& dir, const std::string& args) {
   const auto out = dir / "stdout", err = dir / "stderr";
-  const auto command = fmt::format("'{}' {} > '{}' 2> '{}'", BRIGADE_BINARY, args, out.string(),
-                                   err.string());
+  const auto command =
+      fmt::format("'{}' {} > '{}' 2> '{}'", BRIGADE_BINARY, args, out.string(), err.string());
   const int status = std::system(command.c_str());
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, slurp(out), slurp(err)};
 }
@@ -95,8 +95,8 @@ TEST(Cli, MakeModelThenRunPrintsOneJsonObject) {
   EXPECT_FALSE(sampled.contains("logits"));
 
   // Streaming mode prints the text, not JSON.
-  run = brigade(dir, fmt::format("run --model '{}' --prompt 'The cat' --max-new-tokens 3",
-                                 model.string()));
+  run = brigade(
+      dir, fmt::format("run --model '{}' --prompt 'The cat' --max-new-tokens 3", model.string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_EQ(run.out.find('{'), std::string::npos);
 }

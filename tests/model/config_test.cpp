@@ -1,10 +1,11 @@
-#include "common/test_util.h"
 #include "model/config.h"
-#include "util/error.h"
 
 #include <gtest/gtest.h>
 
 #include <fstream>
+
+#include "common/test_util.h"
+#include "util/error.h"
 
 namespace brigade::test {
 namespace {

@@ -2,6 +2,10 @@
 // reference_model.h, over the model variants we support, plus the cache
 // semantics (batching, incremental decode, rollback) the servers rely on.
 
+#include <gtest/gtest.h>
+
+#include <thread>
+
 #include "common/test_util.h"
 #include "model/block_span.h"
 #include "model/generator.h"
@@ -9,10 +13,6 @@
 #include "model/model_head.h"
 #include "model/reference_model.h"
 #include "util/error.h"
-
-#include <gtest/gtest.h>
-
-#include <thread>
 
 namespace brigade::test {
 namespace {
@@ -62,6 +62,8 @@ struct Variant {
   std::string name;
   MakeModelOptions options;
 };
+
+void PrintTo(const Variant& variant, std::ostream* os) { *os << variant.name; }
 
 std::vector<Variant> variants() {
   std::vector<Variant> v;
@@ -175,14 +177,15 @@ TEST_F(ForwardTest, BatchOfTwoEqualsEachSequenceAlone) {
       const auto want = expected[t];
       EXPECT_LE(relative_error(Engine::row(batched_logits, t, e.config.vocab_size), want),
                 kTolerance);
-      EXPECT_LE(relative_error(Engine::row(alone_logits, t, e.config.vocab_size), want), kTolerance);
+      EXPECT_LE(relative_error(Engine::row(alone_logits, t, e.config.vocab_size), want),
+                kTolerance);
     }
   }
 }
 
 TEST_F(ForwardTest, PrefillThenDecodeEqualsTokenByTokenAndReference) {
   const auto& e = *engine_;
-  const int n = 9, prefill = 5, d = e.config.hidden_size, vocab = e.config.vocab_size;
+  const int n = 9, prefill = 5, vocab = e.config.vocab_size;
   const auto ids = some_ids(n, vocab, 3);
   const auto expected = ReferenceModel(path_).logits(ids);
 
@@ -192,8 +195,9 @@ TEST_F(ForwardTest, PrefillThenDecodeEqualsTokenByTokenAndReference) {
   auto hidden = e.embed(head_ids);
   e.span.forward(hidden, 1, prefill, 0, cache);
   EXPECT_EQ(cache.length(), prefill);
-  EXPECT_LE(relative_error(Engine::row(e.logits(hidden), prefill - 1, vocab), expected[prefill - 1]),
-            kTolerance);
+  EXPECT_LE(
+      relative_error(Engine::row(e.logits(hidden), prefill - 1, vocab), expected[prefill - 1]),
+      kTolerance);
   for (int t = prefill; t < n; ++t) {
     auto step = e.embed({ids[t]});
     e.span.forward(step, 1, 1, t, cache);
@@ -208,7 +212,6 @@ TEST_F(ForwardTest, PrefillThenDecodeEqualsTokenByTokenAndReference) {
     e.span.forward(step, 1, 1, t, single);
     EXPECT_LE(relative_error(e.logits(step), expected[t]), kTolerance) << "position " << t;
   }
-  (void)d;
 }
 
 TEST_F(ForwardTest, RollbackThenRecomputeEqualsFreshRun) {
@@ -288,11 +291,11 @@ TEST_F(ForwardTest, RejectsInconsistentSteps) {
   const int d = e.config.hidden_size;
   auto cache = e.span.make_cache(1, 4);
   std::vector<float> one(d, 0.1f), two(2 * d, 0.1f);
-  EXPECT_THROW(e.span.forward(one, 1, 1, 1, cache), Error);      // past the cached length
-  EXPECT_THROW(e.span.forward(two, 2, 1, 0, cache), Error);      // batch differs from cache
-  EXPECT_THROW(e.span.forward(two, 1, 1, 0, cache), Error);      // wrong hidden size
+  EXPECT_THROW(e.span.forward(one, 1, 1, 1, cache), Error);  // past the cached length
+  EXPECT_THROW(e.span.forward(two, 2, 1, 0, cache), Error);  // batch differs from cache
+  EXPECT_THROW(e.span.forward(two, 1, 1, 0, cache), Error);  // wrong hidden size
   std::vector<float> five(5 * d, 0.1f);
-  EXPECT_THROW(e.span.forward(five, 1, 5, 0, cache), Error);     // past max length
+  EXPECT_THROW(e.span.forward(five, 1, 5, 0, cache), Error);      // past max length
   EXPECT_THROW(BlockSpan(e.config, *e.checkpoint, 2, 4), Error);  // only 3 blocks
   EXPECT_THROW(BlockSpan(e.config, *e.checkpoint, 1, 1), Error);  // empty
   EXPECT_EQ(cache.length(), 0);

@@ -4,14 +4,14 @@
 // engine's kernels, caches or BLAS. Slow (recomputes the whole sequence for
 // every call) and only meant for the tiny models of the tests.
 
-#include "model/checkpoint.h"
-#include "model/config.h"
-
 #include <fmt/format.h>
 
 #include <cmath>
 #include <string>
 #include <vector>
+
+#include "model/checkpoint.h"
+#include "model/config.h"
 
 namespace brigade::test {
 
@@ -58,7 +58,8 @@ class ReferenceModel {
     const int n = static_cast<int>(ids.size()), d = c_.hidden_size, hd = c_.head_dim;
     const int heads = c_.num_attention_heads, kv_heads = c_.num_key_value_heads;
     std::vector<Vec> x(n);
-    for (int t = 0; t < n; ++t) x[t] = Vec(embed_.begin() + ids[t] * d, embed_.begin() + (ids[t] + 1) * d);
+    for (int t = 0; t < n; ++t)
+      x[t] = Vec(embed_.begin() + ids[t] * d, embed_.begin() + (ids[t] + 1) * d);
     for (const auto& l : layers_) {
       std::vector<Vec> q(n), k(n), v(n);
       for (int t = 0; t < n; ++t) {

@@ -1,10 +1,11 @@
 #include "model/sampler.h"
-#include "util/error.h"
 
 #include <gtest/gtest.h>
 
 #include <map>
 #include <vector>
+
+#include "util/error.h"
 
 namespace brigade {
 namespace {

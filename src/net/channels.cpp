@@ -1,4 +1,4 @@
-#include "client/channels.h"
+#include "net/channels.h"
 
 #include "net/tensor_codec.h"
 #include "util/error.h"

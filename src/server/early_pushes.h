@@ -1,0 +1,44 @@
+#pragma once
+// Pushes that arrive before their session is ready to take them (before the
+// client's open and route update reached this server). They wait here for a
+// short time; the buffer is bounded in count and bytes per server, so a
+// flood of pushes for unknown sessions costs a bounded amount of memory and
+// is otherwise dropped.
+
+#include "server/inference_session.h"
+
+#include <chrono>
+#include <map>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace brigade {
+
+struct EarlyPush {
+  StepInput input;
+  std::string sender_peer;
+  std::chrono::steady_clock::time_point arrived;
+};
+
+class EarlyPushes {
+ public:
+  static constexpr size_t kMaxCount = 32;
+  static constexpr size_t kMaxBytes = 16 << 20;
+  static constexpr std::chrono::milliseconds kExpiry{5000};
+
+  // False (and nothing kept) when the buffer is full.
+  bool add(const std::string& session_id, EarlyPush push);
+  // Removes and returns the unexpired pushes of `session_id`, oldest first.
+  std::vector<EarlyPush> take(const std::string& session_id);
+  size_t count() const;
+
+ private:
+  void expire();  // REQUIRES: mutex_ held
+
+  mutable std::mutex mutex_;
+  std::multimap<std::string, EarlyPush> pushes_;
+  size_t bytes_ = 0;
+};
+
+}  // namespace brigade

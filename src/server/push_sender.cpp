@@ -1,0 +1,85 @@
+#include "server/push_sender.h"
+
+#include "net/step_proof.h"
+
+#include <spdlog/spdlog.h>
+
+namespace brigade {
+namespace {
+
+constexpr size_t kMaxQueuedPushes = 16;
+
+}  // namespace
+
+void PushCounters::fill(rpc::PushCounters* out) const {
+  out->set_accepted(accepted);
+  out->set_late(late);
+  out->set_dropped(dropped);
+  out->set_mismatched(mismatched);
+  out->set_sent(sent);
+  out->set_send_failed(send_failed);
+}
+
+PushSender::PushSender(const Identity& identity, PushCounters& counters)
+    : identity_(identity), counters_(counters), worker_([this] { run(); }) {}
+
+PushSender::~PushSender() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  worker_.join();
+}
+
+void PushSender::push(const rpc::Hop& target, int64_t step_id, int32_t position,
+                      const rpc::TensorChunk& output) {
+  Job job;
+  job.address = target.address();
+  auto& r = job.request;
+  r.set_session_id(target.session_id());
+  r.set_step_id(step_id);
+  r.set_position(position);
+  *r.mutable_hidden() = output;
+  r.set_sender_peer(identity_.peer_id());
+  r.set_sender_public_key(identity_.public_key());
+  r.set_signature(identity_.sign(
+      push_proof_message(target.session_id(), step_id, position, digest(output.data()))));
+  std::lock_guard lock(mutex_);
+  if (queue_.size() >= kMaxQueuedPushes) {
+    ++counters_.send_failed;
+    return;
+  }
+  queue_.push_back(std::move(job));
+  wake_.notify_one();
+}
+
+void PushSender::run() {
+  std::unique_lock lock(mutex_);
+  while (true) {
+    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    if (stopping_) return;
+    Job job = std::move(queue_.front());
+    queue_.pop_front();
+    lock.unlock();
+    auto stub = rpc::Brigade::NewStub(channels_.channel(job.address));
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    rpc::PushResponse response;
+    const grpc::Status status = stub->Push(&context, job.request, &response);
+    if (status.ok()) {
+      ++counters_.sent;
+      if (!response.accepted()) {
+        spdlog::debug("push of step {} to {} not taken: {}", job.request.step_id(), job.address,
+                      response.reason());
+      }
+    } else {
+      ++counters_.send_failed;
+      spdlog::info("push of step {} to {} failed: {}", job.request.step_id(), job.address,
+                   status.error_message());
+    }
+    lock.lock();
+  }
+}
+
+}  // namespace brigade

@@ -1,0 +1,57 @@
+#pragma once
+// Server-to-server push ("and then"): after a step, the server hands its
+// output straight to the next server of the route. Sending happens on a
+// worker thread so that it never delays the server's own answer to the
+// client. The queue is bounded: when the next server is slow, pushes are
+// dropped, and the client's own copy takes their place.
+
+#include "brigade.grpc.pb.h"
+#include "net/channels.h"
+#include "net/identity.h"
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+namespace brigade {
+
+// Every counter `brigade status` shows for a server's pushes.
+struct PushCounters {
+  std::atomic<uint64_t> accepted{0};
+  std::atomic<uint64_t> late{0};
+  std::atomic<uint64_t> dropped{0};
+  std::atomic<uint64_t> mismatched{0};
+  std::atomic<uint64_t> sent{0};
+  std::atomic<uint64_t> send_failed{0};
+  void fill(rpc::PushCounters* out) const;
+};
+
+class PushSender {
+ public:
+  PushSender(const Identity& identity, PushCounters& counters);
+  ~PushSender();
+
+  // Signs and queues a push of `output` to `target` (a Hop the client named).
+  void push(const rpc::Hop& target, int64_t step_id, int32_t position,
+            const rpc::TensorChunk& output);
+
+ private:
+  struct Job {
+    std::string address;
+    rpc::PushRequest request;
+  };
+  void run();
+
+  const Identity& identity_;
+  PushCounters& counters_;
+  ChannelPool channels_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::deque<Job> queue_;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace brigade

@@ -1,0 +1,363 @@
+// Server records: signing and every way a record read from the DHT can be
+// bad; the DHT node itself between two real nodes on 127.0.0.1; reading the
+// swarm back (expiry); and where a --num-blocks server chooses to sit.
+
+#include "dht/dht_node.h"
+#include "dht/server_record.h"
+#include "dht/swarm_directory.h"
+#include "server/block_selection.h"
+#include "util/error.h"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <thread>
+
+namespace brigade {
+namespace {
+
+using namespace std::chrono_literals;
+
+ServerRecord sample_record(int block = 2) {
+  ServerRecord r;
+  r.model = "tiny-llama";
+  r.num_blocks = 6;
+  r.block = block;
+  r.start = 1;
+  r.end = 4;
+  r.address = "127.0.0.1:5555";
+  r.state = "online";
+  r.compute_ms_per_block = 0.75;
+  r.cache_tokens_left = 4096;
+  r.family = "lan";
+  r.name = "box";
+  r.version = "0.1.0";
+  r.next_rtt_ms = {{"abcd", 1.5}};
+  r.expires_at = unix_now() + 30;
+  return r;
+}
+
+// An envelope with `body` signed by `identity` as it stands: lets a test
+// build records that seal_record would never produce.
+std::string sign_envelope(const nlohmann::json& body, const Identity& identity) {
+  return nlohmann::json{{"record", body},
+                        {"public_key", to_hex(identity.public_key())},
+                        {"signature", to_hex(identity.sign(body.dump()))}}
+      .dump();
+}
+
+// Expects open_record to refuse `bytes` with a reason containing `needle`.
+void expect_rejected(const std::string& bytes, const std::string& model, int block,
+                     const std::string& needle) {
+  std::string why;
+  EXPECT_FALSE(open_record(bytes, model, block, &why).has_value()) << bytes;
+  EXPECT_NE(why.find(needle), std::string::npos) << "reason: " << why;
+}
+
+TEST(Record, SealAndOpenRoundTrip) {
+  const Identity identity = Identity::generate();
+  const ServerRecord in = sample_record();
+  const std::string bytes = seal_record(in, identity);
+  std::string why;
+  const auto out = open_record(bytes, "tiny-llama", 2, &why);
+  ASSERT_TRUE(out.has_value()) << why;
+  EXPECT_EQ(out->peer, identity.peer_id());
+  EXPECT_EQ(out->public_key, identity.public_key());
+  EXPECT_EQ(out->model, in.model);
+  EXPECT_EQ(out->num_blocks, in.num_blocks);
+  EXPECT_EQ(out->block, in.block);
+  EXPECT_EQ(out->start, in.start);
+  EXPECT_EQ(out->end, in.end);
+  EXPECT_EQ(out->address, in.address);
+  EXPECT_EQ(out->state, in.state);
+  EXPECT_DOUBLE_EQ(out->compute_ms_per_block, in.compute_ms_per_block);
+  EXPECT_EQ(out->cache_tokens_left, in.cache_tokens_left);
+  EXPECT_EQ(out->family, in.family);
+  EXPECT_EQ(out->name, in.name);
+  EXPECT_EQ(out->version, in.version);
+  EXPECT_EQ(out->next_rtt_ms, in.next_rtt_ms);
+  EXPECT_DOUBLE_EQ(out->expires_at, in.expires_at);
+  // An empty model accepts any model (the directory reads every model).
+  EXPECT_TRUE(open_record(bytes, "", 2).has_value());
+}
+
+TEST(Record, DirectoryRecordsOpenUnderTheDirectoryKey) {
+  const Identity identity = Identity::generate();
+  const std::string bytes = seal_record(sample_record(kDirectoryBlock), identity);
+  EXPECT_TRUE(open_record(bytes, "", kDirectoryBlock).has_value());
+  expect_rejected(bytes, "", 2, "another block's key");
+}
+
+TEST(Record, RejectsATamperedField) {
+  const Identity identity = Identity::generate();
+  auto envelope = nlohmann::json::parse(seal_record(sample_record(), identity));
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"address", "10.0.0.66:5555"},
+           {"cache_tokens_left", 1 << 30},
+           {"end", 6},
+           {"state", "offline"},
+           {"expires_at", unix_now() + 1e6}}) {
+    auto tampered = envelope;
+    tampered["record"][field] = value;
+    expect_rejected(tampered.dump(), "tiny-llama", 2, "bad signature");
+  }
+  auto bad_signature = envelope;
+  std::string sig = bad_signature["signature"];
+  sig[0] = sig[0] == '0' ? '1' : '0';
+  bad_signature["signature"] = sig;
+  expect_rejected(bad_signature.dump(), "tiny-llama", 2, "bad signature");
+}
+
+TEST(Record, RejectsAnotherKeyOrAPeerIdThatIsNotTheKeys) {
+  const Identity owner = Identity::generate();
+  const Identity mallory = Identity::generate();
+  // Mallory swaps in her key: the owner's signature no longer verifies.
+  auto envelope = nlohmann::json::parse(seal_record(sample_record(), owner));
+  envelope["public_key"] = to_hex(mallory.public_key());
+  expect_rejected(envelope.dump(), "tiny-llama", 2, "bad signature");
+
+  // Mallory signs a record in the owner's name with her own key.
+  nlohmann::json body = sample_record().to_json();
+  body["peer"] = owner.peer_id();
+  expect_rejected(sign_envelope(body, mallory), "tiny-llama", 2, "does not match its key");
+  // ... which is fine once the peer id is hers.
+  body["peer"] = mallory.peer_id();
+  EXPECT_TRUE(open_record(sign_envelope(body, mallory), "tiny-llama", 2).has_value());
+}
+
+TEST(Record, RejectsARecordUnderAnotherBlockOrModel) {
+  const Identity identity = Identity::generate();
+  const std::string bytes = seal_record(sample_record(2), identity);
+  expect_rejected(bytes, "tiny-llama", 3, "another block's key");
+  expect_rejected(bytes, "other-model", 2, "another model");
+  // A block outside the span it announces, even under its own key.
+  expect_rejected(seal_record(sample_record(5), identity), "tiny-llama", 5,
+                  "outside the announced span");
+}
+
+TEST(Record, RejectsMalformedJson) {
+  for (const std::string bad : {"", "not json", "{", "[]", "{}", "42", R"({"record": {}})",
+                                R"({"record": 1, "public_key": "00", "signature": "00"})"}) {
+    std::string why;
+    EXPECT_FALSE(open_record(bad, "tiny-llama", 2, &why).has_value()) << bad;
+    EXPECT_FALSE(why.empty()) << bad;
+  }
+  const Identity identity = Identity::generate();
+  auto envelope = nlohmann::json::parse(seal_record(sample_record(), identity));
+  envelope["public_key"] = "not hex!";
+  expect_rejected(envelope.dump(), "tiny-llama", 2, "malformed");
+}
+
+TEST(Record, RejectsIllTypedOrMissingFieldsEvenWhenSigned) {
+  const Identity identity = Identity::generate();
+  nlohmann::json good = sample_record().to_json();
+  good["peer"] = identity.peer_id();
+  ASSERT_TRUE(open_record(sign_envelope(good, identity), "tiny-llama", 2).has_value());
+  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
+           {"start", "one"},
+           {"end", nullptr},
+           {"address", 5555},
+           {"compute_ms_per_block", "fast"},
+           {"cache_tokens_left", nlohmann::json::array()},
+           {"next_rtt_ms", "none"},
+           {"next_rtt_ms", {{"abcd", "slow"}}},
+           {"expires_at", "soon"}}) {
+    auto body = good;
+    body[field] = value;
+    expect_rejected(sign_envelope(body, identity), "tiny-llama", 2, "malformed");
+  }
+  auto missing = good;
+  missing.erase("version");
+  expect_rejected(sign_envelope(missing, identity), "tiny-llama", 2, "malformed");
+}
+
+TEST(Record, RejectsValuesOutOfRangeEvenWhenSigned) {
+  const Identity identity = Identity::generate();
+  nlohmann::json good = sample_record().to_json();
+  good["peer"] = identity.peer_id();
+  struct Case {
+    std::string field;
+    nlohmann::json value;
+    std::string needle;
+  };
+  for (const auto& c : std::vector<Case>{{"state", "busy", "unknown state"},
+                                         {"cache_tokens_left", -1, "negative"},
+                                         {"compute_ms_per_block", -0.5, "negative"},
+                                         {"end", 7, "span outside the model"},
+                                         {"start", 4, "span outside the model"},
+                                         {"start", -1, "span outside the model"}}) {
+    auto body = good;
+    body[c.field] = c.value;
+    expect_rejected(sign_envelope(body, identity), "tiny-llama", 2, c.needle);
+  }
+}
+
+// ---- the DHT itself, two nodes on 127.0.0.1 ----
+
+// Polls `get` until it returns something that `done` accepts (or 15 s pass).
+template <typename Done>
+std::vector<std::string> get_until(DhtNode& node, const std::string& key, Done done) {
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  std::vector<std::string> values;
+  while (std::chrono::steady_clock::now() < deadline) {
+    values = node.get(key, 2s);
+    if (done(values)) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  return values;
+}
+
+TEST(DhtNode, PutOnOneNodeGetOnAnother) {
+  DhtNode a(HostPort{"127.0.0.1", 0}, {});
+  ASSERT_GT(a.address().port, 0);
+  EXPECT_EQ(a.address().host, "127.0.0.1");
+  DhtNode b(HostPort{"127.0.0.1", 0}, {a.address()});
+  ASSERT_GT(b.wait_for_peers(10s), 0u);
+  EXPECT_NE(a.address().port, b.address().port);
+
+  b.put("brigade-test/key", "first value", 7);
+  auto values = get_until(a, "brigade-test/key", [](const auto& v) {
+    return std::count(v.begin(), v.end(), "first value") == 1;
+  });
+  EXPECT_EQ(std::count(values.begin(), values.end(), "first value"), 1);
+
+  // The same value id replaces the value instead of adding one.
+  b.put("brigade-test/key", "second value", 7);
+  values = get_until(a, "brigade-test/key", [](const auto& v) {
+    return std::count(v.begin(), v.end(), "second value") == 1;
+  });
+  EXPECT_EQ(std::count(values.begin(), values.end(), "second value"), 1);
+  EXPECT_EQ(std::count(values.begin(), values.end(), "first value"), 0);
+
+  EXPECT_TRUE(a.get("brigade-test/nothing-here", 2s).empty());
+}
+
+TEST(DhtNode, RejectsANonIpv4ListenAddress) {
+  EXPECT_THROW(DhtNode(HostPort{"localhost", 0}, {}), Error);
+}
+
+TEST(SwarmDirectory, ReadSwarmDropsExpiredRecords) {
+  DhtNode a(HostPort{"127.0.0.1", 0}, {});
+  DhtNode b(HostPort{"127.0.0.1", 0}, {a.address()});
+  ASSERT_GT(b.wait_for_peers(10s), 0u);
+  const Identity live_id = Identity::generate(), dead_id = Identity::generate();
+  ServerRecord live = sample_record();
+  live.model = "expiry-model";
+  live.start = 0;
+  live.end = 2;
+  ServerRecord dead = live;
+  dead.start = 2;
+  dead.end = 4;
+  dead.expires_at = unix_now() - 5;  // expired 5 s ago
+  announce(b, live, live_id);
+  announce(b, dead, dead_id);
+
+  // Wait until both announcements are readable from the other node, then
+  // check that only the live one counts.
+  SwarmView view;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    view = read_swarm(a, "expiry-model", 4, 2000ms);
+    if (view.servers.size() == 1 && view.rejected_records >= 2) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(view.servers.size(), 1u);
+  EXPECT_EQ(view.servers[0].peer, live_id.peer_id());
+  EXPECT_GE(view.rejected_records, 2);  // the expired record of blocks 2 and 3
+  EXPECT_EQ(view.missing_blocks, (std::vector<int>{2, 3}));
+
+  const auto directory = read_directory(a);
+  EXPECT_EQ(std::count_if(directory.begin(), directory.end(),
+                          [&](const ServerRecord& r) { return r.peer == dead_id.peer_id(); }),
+            0);
+
+  // wait_for_full_swarm gives up naming the blocks nobody serves.
+  try {
+    wait_for_full_swarm(a, "expiry-model", 4, 500ms);
+    FAIL() << "the swarm is not full";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("[2, 3]"), std::string::npos) << e.what();
+  }
+}
+
+TEST(SwarmDirectory, LatestRecordOfAPeerWins) {
+  DhtNode a(HostPort{"127.0.0.1", 0}, {});
+  DhtNode b(HostPort{"127.0.0.1", 0}, {a.address()});
+  ASSERT_GT(b.wait_for_peers(10s), 0u);
+  const Identity id = Identity::generate();
+  ServerRecord r = sample_record();
+  r.model = "offline-model";
+  r.start = 0;
+  r.end = 3;
+  r.num_blocks = 3;
+  announce(b, r, id);
+  r.state = "offline";
+  r.expires_at += 1;
+  announce(b, r, id);  // same value ids: replaces the online records
+  SwarmView view;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    view = read_swarm(a, "offline-model", 3, 2000ms);
+    if (view.servers.size() == 1 && view.servers[0].state == "offline") break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(view.servers.size(), 1u);
+  EXPECT_EQ(view.servers[0].state, "offline");
+  EXPECT_EQ(view.missing_blocks, (std::vector<int>{0, 1, 2}));
+}
+
+// ---- choose_blocks ----
+
+ServerRecord span(int start, int end, double ms_per_block = 1.0) {
+  ServerRecord r;
+  r.start = start;
+  r.end = end;
+  r.compute_ms_per_block = ms_per_block;
+  return r;
+}
+
+TEST(ChooseBlocks, EmptySwarmStartsAtZero) {
+  EXPECT_EQ(choose_blocks(SwarmView{}, 6, 3), 0);
+  EXPECT_EQ(choose_blocks(SwarmView{}, 6, 6), 0);
+}
+
+TEST(ChooseBlocks, FillsTheUnservedBlocks) {
+  SwarmView view;
+  view.servers = {span(0, 3)};
+  EXPECT_EQ(choose_blocks(view, 6, 3), 3);
+  EXPECT_EQ(choose_blocks(view, 6, 1), 3);
+  view.servers = {span(2, 6)};
+  EXPECT_EQ(choose_blocks(view, 6, 2), 0);
+  view.servers = {span(0, 2), span(4, 6)};
+  EXPECT_EQ(choose_blocks(view, 6, 2), 2);
+  // Every window of 5 holds an unserved block, so the weakest block ties at
+  // 0: the least total throughput decides, then the lowest start.
+  view.servers = {span(0, 1, 1.0), span(5, 6, 0.5)};  // 1000 and 2000 tokens/s
+  EXPECT_EQ(choose_blocks(view, 6, 5), 0);            // total 1000 against 2000
+  EXPECT_EQ(choose_blocks(view, 6, 4), 1);            // [1, 5) is served by nobody
+  view.servers = {span(0, 1), span(5, 6)};
+  EXPECT_EQ(choose_blocks(view, 6, 5), 0);  // both windows total 1000: lowest start
+}
+
+TEST(ChooseBlocks, WeighsServersBySpeedAndIgnoresOfflineOnes) {
+  SwarmView view;
+  // Blocks [0, 3) are served by a fast server, [3, 6) by a slow one: the
+  // slow half is the weaker.
+  view.servers = {span(0, 3, 1.0), span(3, 6, 10.0)};
+  EXPECT_EQ(choose_blocks(view, 6, 3), 3);
+  const auto throughput = block_throughput(view, 6);
+  ASSERT_EQ(throughput.size(), 6u);
+  EXPECT_DOUBLE_EQ(throughput[0], 1000.0);
+  EXPECT_DOUBLE_EQ(throughput[5], 100.0);
+  // An offline server adds nothing.
+  view.servers[0].state = "offline";
+  EXPECT_EQ(choose_blocks(view, 6, 3), 0);
+  EXPECT_DOUBLE_EQ(block_throughput(view, 6)[0], 0.0);
+  // Spans reaching past the model are clipped.
+  view.servers = {span(0, 9)};
+  EXPECT_EQ(block_throughput(view, 6).size(), 6u);
+}
+
+}  // namespace
+}  // namespace brigade
