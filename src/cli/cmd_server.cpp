@@ -13,7 +13,7 @@ namespace brigade::cli {
 void add_server_command(CLI::App& app) {
   struct Flags {
     std::string model, blocks, listen = "127.0.0.1:0", initial_peers, identity, family, name,
-                                 announce;
+                                 announce, fault;
     int num_blocks = 0;
     int64_t cache_tokens = 16384;
     int session_timeout_s = 120;
@@ -40,6 +40,9 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--record-ttl", flags->record_ttl_s, "DHT record lifetime (s)")
       ->capture_default_str();
+  cmd->add_option("--fault", flags->fault,
+                  "Test-only failure: crash-after:K | stall-after:K | corrupt-outputs | "
+                  "corrupt-pushes | refuse-sessions");
   cmd->callback([flags] {
     init_logging("server");
     ServerOptions options;
@@ -71,6 +74,7 @@ void add_server_command(CLI::App& app) {
             "--session-timeout must be > 0 and --record-ttl >= 3");
     options.session_timeout = std::chrono::seconds(flags->session_timeout_s);
     options.record_ttl = std::chrono::seconds(flags->record_ttl_s);
+    options.fault = FaultPlan::parse(flags->fault);
 
     block_termination_signals();
     Server server(options);

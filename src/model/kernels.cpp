@@ -69,12 +69,10 @@ void attend(float* out, const float* q, const float* keys, const float* values, 
             int head_dim, float* scores) {
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   const int length = position + 1;
-  for (int s = 0; s < length; ++s) {
-    const float* k = keys + static_cast<size_t>(s) * head_dim;
-    float dot = 0;
-    for (int i = 0; i < head_dim; ++i) dot += q[i] * k[i];
-    scores[s] = dot * scale;
-  }
+  // scores = scale * K q. Through BLAS because a plain float dot-product loop
+  // does not vectorize (reassociation), which makes long prompts slow.
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, length, head_dim, scale, keys, head_dim, q, 1, 0.0f,
+              scores, 1);
   softmax(scores, length);
   std::fill(out, out + head_dim, 0.0f);
   for (int s = 0; s < length; ++s) {

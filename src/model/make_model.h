@@ -19,7 +19,7 @@ struct MakeModelOptions {
   int heads = 4;
   int kv_heads = 2;
   int head_dim = 0;  // 0 = hidden / heads
-  int vocab = 512;   // the tokenizer is trained with min(vocab, 512) pieces
+  int vocab = 512;   // the tokenizer gets at most min(vocab, 512) pieces; needs vocab >= 64
   int max_position_embeddings = 512;
   DType dtype = DType::F32;
   int shards = 1;
@@ -31,6 +31,8 @@ struct MakeModelOptions {
 // Writes the checkpoint into `out` (created if missing). Weights are drawn
 // from a seeded normal distribution scaled so that activations stay O(1)
 // through many layers, and norms are near 1, so the outputs are not degenerate.
+// Throws Error on inconsistent sizes (checked by the config parser) or, with
+// a tokenizer, vocab < 64 (the bundled text has ~60 distinct characters).
 void make_model(const MakeModelOptions& options, const std::filesystem::path& out);
 
 }  // namespace brigade

@@ -46,6 +46,7 @@ BlockService::BlockService(const ServedModel& served, const ServerOptions& optio
     : served_(served),
       options_(options),
       budget_(options.cache_tokens),
+      faults_(options.fault),
       sender_(served.identity, counters_) {
   reaper_ = std::thread([this] { reap_idle_sessions(); });
 }
@@ -84,6 +85,9 @@ grpc::Status BlockService::Inference(
   if (!request.has_open()) return invalid("the first message of a session must open it");
   const rpc::OpenSession& open = request.open();
   std::shared_ptr<InferenceSession> session;
+  if (faults_.refuse_sessions()) {
+    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fault injection: refusing sessions");
+  }
   try {
     validate_open(open, served_.span);
     const int64_t tokens = int64_t{open.batch()} * open.max_length();
@@ -91,7 +95,7 @@ grpc::Status BlockService::Inference(
     auto reservation = std::make_unique<CacheReservation>(budget_, tokens);
     session = std::make_shared<InferenceSession>(open, served_.span, served_.identity,
                                                  compute_mutex_, std::move(reservation),
-                                                 &counters_, &sender_);
+                                                 &counters_, &sender_, &faults_);
     std::lock_guard lock(sessions_mutex_);
     require(sessions_.count(open.session_id()) == 0, "session {} is already open",
             open.session_id());

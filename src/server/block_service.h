@@ -51,6 +51,7 @@ class BlockService final : public rpc::Brigade::Service {
   const PushCounters& push_counters() const { return counters_; }
   // Cancels every open session (their streams end with CANCELLED).
   void cancel_all();
+  FaultInjector& faults() { return faults_; }
 
  private:
   struct OpenEntry {
@@ -65,6 +66,7 @@ class BlockService final : public rpc::Brigade::Service {
   ServerOptions options_;
   CacheBudget budget_;
   std::mutex compute_mutex_;  // one forward at a time: the cores are shared
+  FaultInjector faults_;
   PushCounters counters_;
   PushSender sender_;
   EarlyPushes early_pushes_;

@@ -34,7 +34,8 @@ void validate_open(const rpc::OpenSession& open, const BlockSpan& span) {
 InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan& span,
                                    const Identity& identity, std::mutex& compute_mutex,
                                    std::unique_ptr<CacheReservation> reservation,
-                                   PushCounters* counters, PushSender* sender)
+                                   PushCounters* counters, PushSender* sender,
+                                   FaultInjector* faults)
     : id_(open.session_id()),
       span_(span),
       identity_(identity),
@@ -47,6 +48,7 @@ InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan
       reservation_(std::move(reservation)),
       counters_(counters),
       sender_(sender),
+      faults_(faults),
       cache_(end_ - start_, batch_, span.config().num_key_value_heads, span.config().head_dim,
              max_length_),
       last_active_(std::chrono::steady_clock::now()) {}
@@ -126,7 +128,16 @@ StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
 }
 
 void InferenceSession::deliver_and_push(const StepOutcome& outcome, int32_t position) {
-  if (deliver_) deliver_(outcome);
+  if (faults_) faults_->before_answer();
+  if (deliver_) {
+    if (faults_ && faults_->corrupt_outputs()) {
+      StepOutcome bad = outcome;
+      bad.output.bytes[0] ^= 0x40;  // no longer matches the signed digest
+      deliver_(bad);
+    } else {
+      deliver_(outcome);
+    }
+  }
   const int64_t step = outcome.result.step_id();
   // One push per step at most, never for a recomputed step, and only what
   // fits in one message: the client's own copy covers everything else.
@@ -137,6 +148,12 @@ void InferenceSession::deliver_and_push(const StepOutcome& outcome, int32_t posi
     for (int64_t d : outcome.output.shape) chunk.add_shape(d);
     chunk.set_dtype(outcome.output.dtype);
     chunk.set_data(outcome.output.bytes);
+    if (faults_ && faults_->corrupt_pushes()) {
+      // Plausible but wrong: every value scaled a little, validly signed.
+      std::vector<float> values = outcome.output.values();
+      for (float& v : values) v *= 1.01f;
+      chunk.set_data(encode_values(values, outcome.output.dtype));
+    }
     chunk.set_num_chunks(1);
     sender_->push(next_.front(), step, position, chunk);
   }

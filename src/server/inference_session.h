@@ -14,6 +14,7 @@
 #include "net/identity.h"
 #include "net/tensor_codec.h"
 #include "server/cache_budget.h"
+#include "server/fault_injection.h"
 #include "server/push_sender.h"
 
 #include <chrono>
@@ -56,7 +57,8 @@ class InferenceSession {
   // REQUIRES: validate_open(open, span) passed.
   InferenceSession(const rpc::OpenSession& open, const BlockSpan& span, const Identity& identity,
                    std::mutex& compute_mutex, std::unique_ptr<CacheReservation> reservation,
-                   PushCounters* counters = nullptr, PushSender* sender = nullptr);
+                   PushCounters* counters = nullptr, PushSender* sender = nullptr,
+                   FaultInjector* faults = nullptr);
 
   const std::string& id() const { return id_; }
   rpc::WireDType dtype() const { return dtype_; }
@@ -106,6 +108,7 @@ class InferenceSession {
   std::unique_ptr<CacheReservation> reservation_;
   PushCounters* counters_;
   PushSender* sender_;
+  FaultInjector* faults_;
 
   mutable std::mutex mutex_;
   KvCache cache_;

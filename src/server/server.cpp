@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cmath>
 
 namespace brigade {
 namespace {
@@ -92,16 +93,42 @@ ServerRecord Server::record(const std::string& state) const {
   r.family = options_.family;
   r.name = options_.name;
   r.version = kVersion;
+  {
+    std::lock_guard lock(mutex_);
+    r.next_rtt_ms = next_rtt_ms_;
+  }
   r.expires_at = unix_now() + static_cast<double>(options_.record_ttl.count());
   return r;
 }
 
+void Server::measure_next_rtts() {
+  const int num_blocks = span_->config().num_hidden_layers;
+  if (span_->end() >= num_blocks) return;
+  const SwarmView view = read_swarm(*dht_, model_id_, num_blocks);
+  std::map<std::string, double> rtts;
+  for (const auto& s : view.servers) {
+    if (s.state != "online" || s.peer == identity_.peer_id()) continue;
+    if (s.start <= span_->end() && span_->end() < s.end) {
+      const double rtt = channels_.ping_ms(s.address);
+      if (std::isfinite(rtt)) rtts[s.peer] = rtt;
+    }
+  }
+  std::lock_guard lock(mutex_);
+  next_rtt_ms_ = std::move(rtts);
+}
+
 void Server::announce_loop() {
+  // With a family, the first hints go out soon after start, once the
+  // neighbours had a chance to announce themselves.
+  auto wait = options_.family.empty() ? options_.record_ttl / 3 : std::chrono::seconds(1);
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, options_.record_ttl / 3, [this] { return stopping_; })) {
+  while (!wake_.wait_for(lock, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
+                         [this] { return stopping_; })) {
     lock.unlock();
+    if (!options_.family.empty()) measure_next_rtts();
     announce(*dht_, record("online"), identity_);
     lock.lock();
+    wait = options_.record_ttl / 3;
   }
 }
 
@@ -117,6 +144,7 @@ void Server::shutdown() {
   announce(*dht_, record("offline"), identity_);
   // Give the offline records a moment to reach the DHT before it stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  service_->faults().stop();
   service_->cancel_all();
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   grpc_server_->Wait();

@@ -5,6 +5,7 @@
 #include "dht/dht_node.h"
 #include "dht/server_record.h"
 #include "model/block_span.h"
+#include "net/channels.h"
 #include "net/identity.h"
 #include "server/block_service.h"
 #include "server/server_options.h"
@@ -12,6 +13,7 @@
 #include <grpcpp/server.h>
 
 #include <atomic>
+#include <map>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -40,6 +42,8 @@ class Server {
  private:
   ServerRecord record(const std::string& state) const;
   void announce_loop();
+  // Family hint: RTTs to the servers that serve the block right after ours.
+  void measure_next_rtts();
 
   ServerOptions options_;
   Identity identity_;
@@ -51,8 +55,10 @@ class Server {
   std::unique_ptr<BlockService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
   std::string address_;
+  ChannelPool channels_;
+  std::map<std::string, double> next_rtt_ms_;  // guarded by mutex_
 
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
   std::thread announcer_;

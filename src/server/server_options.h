@@ -2,6 +2,7 @@
 // Everything `brigade server` can be told, with the defaults it uses.
 
 #include "net/address.h"
+#include "server/fault_injection.h"
 
 #include <chrono>
 #include <cstdint>
@@ -34,6 +35,8 @@ struct ServerOptions {
   std::chrono::seconds session_timeout{120};
   // DHT record lifetime; records are refreshed every third of it.
   std::chrono::seconds record_ttl{30};
+  // Test-only failures (see fault_injection.h); none by default.
+  FaultPlan fault;
 };
 
 }  // namespace brigade
