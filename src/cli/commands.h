@@ -16,6 +16,8 @@ void add_swarm_command(CLI::App& app);
 // `bench` is a group: each adds one subcommand to it.
 void add_bench_block_command(CLI::App& bench);
 void add_bench_latency_command(CLI::App& bench);
+void add_bench_load_command(CLI::App& bench);      // cmd_bench_load.cpp
+void add_bench_sessions_command(CLI::App& bench);  // cmd_bench_load.cpp
 
 // Path of the running brigade executable (to start child processes).
 std::string self_binary();

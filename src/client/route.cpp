@@ -4,6 +4,7 @@
 
 #include <fmt/ranges.h>
 
+#include <cmath>
 #include <limits>
 
 namespace brigade {
@@ -43,8 +44,11 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
   require(first >= 0 && first < n, "route: blocks [{}, {}) are empty", first, n);
   std::vector<const ServerRecord*> usable;
   for (const auto& s : servers) {
+    // An infinite RTT (no answer to pings) or speed makes a server unusable,
+    // so that the error below names its blocks.
     if (s.state == "online" && !request.excluded.count(s.peer) &&
-        s.cache_tokens_left >= request.cache_tokens_needed) {
+        s.cache_tokens_left >= request.cache_tokens_needed &&
+        std::isfinite(client_rtt(costs, s.peer)) && std::isfinite(s.compute_ms_per_block)) {
       usable.push_back(&s);
     }
   }

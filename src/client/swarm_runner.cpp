@@ -26,8 +26,28 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, std::string model_
   for (const auto& server : view_.servers) {
     if (server.state == "online") costs_.client_rtt_ms[server.peer] = channels_.ping_ms(server.address);
   }
-  route_ = plan(0, config_.num_hidden_layers);
-  for (const auto& hop : route_) hops_.push_back({hop, open_session(hop)});
+  // A server may refuse the session (cache full, shutting down, faulty): ban
+  // it and plan the route again without it.
+  std::string refused;  // the last refusal, for the error when no route is left
+  for (int attempt = 1;; ++attempt) {
+    try {
+      route_ = plan(0, config_.num_hidden_layers);
+    } catch (const Error& e) {
+      if (refused.empty()) throw;
+      fail("{} (after {})", e.what(), refused);
+    }
+    hops_.clear();
+    try {
+      for (const auto& hop : route_) hops_.push_back({hop, open_session(hop)});
+      break;
+    } catch (const HopFailure& failure) {
+      require(attempt < options_.max_recoveries,
+              "cannot open a route after {} attempts; last failure: {}", attempt, failure.what());
+      spdlog::warn("{}; routing around it", failure.what());
+      refused = failure.what();
+      ban(failure.peer);
+    }
+  }
   send_routes();
 }
 
@@ -150,9 +170,10 @@ WireTensor SwarmBlockRunner::run_step(WireTensor x, int position, PastStep& reco
       x = run_hop(hops_[i], step, position, x);
       ++i;
     } catch (const HopFailure& failure) {
-      require(++recoveries <= options_.max_recoveries,
-              "giving up after {} recoveries in one step; last failure: {}", recoveries - 1,
+      require(recoveries < options_.max_recoveries,
+              "giving up after {} recoveries in one step; last failure: {}", recoveries,
               failure.what());
+      ++recoveries;
       recover(i, failure);
     }
   }

@@ -12,6 +12,12 @@
 #include <thread>
 
 namespace brigade {
+namespace {
+
+// The OpenDHT value type of everything Brigade stores (see the constructor).
+constexpr dht::ValueType::Id kRecordValueType = 0x6272;
+
+}  // namespace
 
 DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_peers)
     : runner_(std::make_unique<dht::DhtRunner>()), host_(listen.host) {
@@ -33,6 +39,16 @@ DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_pe
   } catch (const std::exception& e) {
     fail("cannot start the DHT node on {}: {}", listen.str(), e.what());
   }
+  // OpenDHT's default type refuses to replace a stored value by a new one
+  // with the same id, so storing nodes would keep a server's first record
+  // forever and drop its refreshes and its "offline" record. Our values may
+  // be replaced: they are signed records that readers verify, and readers
+  // keep the newest record of each peer.
+  runner_->registerType(dht::ValueType(
+      kRecordValueType, "brigade-record", std::chrono::minutes(10),
+      dht::ValueType::DEFAULT_STORE_POLICY,
+      [](dht::InfoHash, const std::shared_ptr<dht::Value>&, std::shared_ptr<dht::Value>&,
+         const dht::InfoHash&, const dht::SockAddr&) { return true; }));
   for (const auto& peer : initial_peers) {
     runner_->bootstrap(peer.host, std::to_string(peer.port));
   }
@@ -67,6 +83,7 @@ void DhtNode::put(const std::string& key, const std::string& bytes, uint64_t val
   auto value = std::make_shared<dht::Value>(reinterpret_cast<const uint8_t*>(bytes.data()),
                                             bytes.size());
   value->id = value_id;
+  value->type = kRecordValueType;
   runner_->put(dht::InfoHash::get(key), value, [key](bool ok) {
     if (!ok) spdlog::debug("DHT put of '{}' reached no node yet", key);
   });

@@ -3,6 +3,7 @@
 #include "util/error.h"
 
 #include <chrono>
+#include <limits>
 
 namespace brigade {
 
@@ -42,6 +43,29 @@ std::string seal_record(ServerRecord record, const Identity& identity) {
   return envelope.dump();
 }
 
+namespace {
+
+// An integer field of a record: a JSON integer within T's range. (get<int>()
+// alone would also take 4.5 or 1e10 and convert it with undefined behavior,
+// or wrap 2^32 + 4 to 4.)
+template <typename T>
+T integer_field(const nlohmann::json& body, const char* name) {
+  const auto& value = body.at(name);
+  if (value.is_number_unsigned()) {
+    if (value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())) {
+      return static_cast<T>(value.get<uint64_t>());
+    }
+  } else if (value.is_number_integer()) {
+    const int64_t v = value.get<int64_t>();
+    if (v >= std::numeric_limits<T>::min() && v <= std::numeric_limits<T>::max()) {
+      return static_cast<T>(v);
+    }
+  }
+  throw Error(fmt::format("field '{}' is not an integer in range: {}", name, value.dump()));
+}
+
+}  // namespace
+
 std::optional<ServerRecord> open_record(const std::string& bytes, const std::string& model,
                                         int block, std::string* why) {
   auto reject = [why](const std::string& reason) -> std::optional<ServerRecord> {
@@ -58,14 +82,14 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     r.peer = body.at("peer").get<std::string>();
     if (r.peer != peer_id_of(r.public_key)) return reject("peer id does not match its key");
     r.model = body.at("model").get<std::string>();
-    r.num_blocks = body.at("num_blocks").get<int>();
-    r.block = body.at("block").get<int>();
-    r.start = body.at("start").get<int>();
-    r.end = body.at("end").get<int>();
+    r.num_blocks = integer_field<int>(body, "num_blocks");
+    r.block = integer_field<int>(body, "block");
+    r.start = integer_field<int>(body, "start");
+    r.end = integer_field<int>(body, "end");
     r.address = body.at("address").get<std::string>();
     r.state = body.at("state").get<std::string>();
     r.compute_ms_per_block = body.at("compute_ms_per_block").get<double>();
-    r.cache_tokens_left = body.at("cache_tokens_left").get<int64_t>();
+    r.cache_tokens_left = integer_field<int64_t>(body, "cache_tokens_left");
     r.family = body.at("family").get<std::string>();
     r.name = body.at("name").get<std::string>();
     r.version = body.at("version").get<std::string>();

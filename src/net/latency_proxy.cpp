@@ -71,7 +71,10 @@ class DelayedPipe {
       std::this_thread::sleep_until(chunk.due);
       size_t sent = 0;
       while (sent < chunk.bytes.size()) {
-        const ssize_t n = ::write(to_, chunk.bytes.data() + sent, chunk.bytes.size() - sent);
+        // MSG_NOSIGNAL: a peer that closed its end must not kill this
+        // process with SIGPIPE.
+        const ssize_t n =
+            ::send(to_, chunk.bytes.data() + sent, chunk.bytes.size() - sent, MSG_NOSIGNAL);
         if (n <= 0) break;
         sent += static_cast<size_t>(n);
       }

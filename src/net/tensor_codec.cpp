@@ -3,6 +3,8 @@
 #include "model/checkpoint.h"
 #include "util/error.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 
 namespace brigade {
@@ -114,13 +116,16 @@ bool ChunkAssembler::add(const rpc::TensorChunk& chunk) {
             chunk.shape_size());
     tensor_ = WireTensor{};
     tensor_.dtype = chunk.dtype();
+    // Checked by division so that no product of hostile dimensions can
+    // overflow, whatever max_bytes_ is.
+    const int64_t max_elements = static_cast<int64_t>(
+        std::min<size_t>(max_bytes_, INT64_MAX) / wire_dtype_size(chunk.dtype()));
     int64_t elements = 1;
     for (int64_t d : chunk.shape()) {
       require(d > 0 && d <= (int64_t{1} << 31), "tensor dimension {} is out of range", d);
+      require(d <= max_elements / elements, "tensor larger than the {} bytes this session allows",
+              max_bytes_);
       elements *= d;
-      require(elements * static_cast<int64_t>(wire_dtype_size(chunk.dtype())) <=
-                  static_cast<int64_t>(max_bytes_),
-              "tensor larger than the {} bytes this session allows", max_bytes_);
       tensor_.shape.push_back(d);
     }
     num_chunks_ = chunk.num_chunks();

@@ -32,14 +32,6 @@ bool write_result(grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::Inferenc
   return true;
 }
 
-// A push's tensor, checked like a client's step but without a session yet.
-WireTensor decode_push_tensor(const rpc::TensorChunk& chunk) {
-  require(chunk.chunk_index() == 0 && chunk.num_chunks() == 1, "a push must be one chunk");
-  ChunkAssembler assembler(chunk.dtype(), kMaxMessageBytes);
-  require(assembler.add(chunk), "incomplete push tensor");
-  return assembler.take();
-}
-
 }  // namespace
 
 BlockService::BlockService(const ServedModel& served, const ServerOptions& options)
@@ -134,8 +126,7 @@ grpc::Status BlockService::Inference(
     ~Detach() { session->detach(); }
   } detach{session.get()};
 
-  ChunkAssembler assembler(session->dtype(), session->max_step_bytes());
-  StepInput input;
+  StepAssembler steps(session->dtype(), session->max_step_bytes(), session->id());
   try {
     while (stream->Read(&request)) {
       if (request.has_route()) {
@@ -148,19 +139,10 @@ grpc::Status BlockService::Inference(
         }
         continue;
       }
-      require(request.has_step(), "session {}: expected a step, got another open",
-              session->id());
-      const rpc::Step& step = request.step();
-      if (step.hidden().chunk_index() == 0) {
-        input.step_id = step.step_id();
-        input.position = step.position();
-      } else {
-        require(step.step_id() == input.step_id, "session {}: chunk of step {} inside step {}",
-                session->id(), step.step_id(), input.step_id);
-      }
-      if (!assembler.add(step.hidden())) continue;
-      input.hidden = assembler.take();
-      session->on_client_step(input);
+      require(request.has_step(), "session {}: expected a step or a route, got {}",
+              session->id(), request.has_open() ? "another open" : "an empty request");
+      if (!steps.add(request.step())) continue;
+      session->on_client_step(steps.take());
       std::lock_guard lock(write_mutex);
       if (write_failed) return grpc::Status::CANCELLED;
     }
@@ -200,6 +182,7 @@ grpc::Status BlockService::Forward(
   rpc::ForwardRequest request;
   std::optional<ChunkAssembler> assembler;
   rpc::OpenSession open;
+  int answered = 0;
   try {
     while (stream->Read(&request)) {
       if (!assembler) {
@@ -235,12 +218,16 @@ grpc::Status BlockService::Forward(
         response.set_compute_ms(outcome.result.compute_ms());
         if (!stream->Write(response)) return grpc::Status::CANCELLED;
       }
+      ++answered;
     }
   } catch (const CacheFull& e) {
     return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
   } catch (const Error& e) {
     return invalid(e.what());
   }
+  // A message that does not parse also ends the reads: never answer it OK.
+  if (assembler) return invalid("forward: the stream ended inside a tensor");
+  if (answered == 0) return invalid("forward: the stream ended before a complete request");
   return grpc::Status::OK;
 }
 

@@ -31,6 +31,32 @@ void validate_open(const rpc::OpenSession& open, const BlockSpan& span) {
           open.session_id(), static_cast<int>(open.dtype()));
 }
 
+bool StepAssembler::add(const rpc::Step& step) {
+  if (step.hidden().chunk_index() == 0) {
+    input_.step_id = step.step_id();
+    input_.position = step.position();
+  } else {
+    require(step.step_id() == input_.step_id, "session {}: chunk of step {} inside step {}",
+            session_id_, step.step_id(), input_.step_id);
+  }
+  try {
+    if (!chunks_.add(step.hidden())) return false;
+  } catch (const Error& e) {
+    fail("session {}: step {}: {}", session_id_, input_.step_id, e.what());
+  }
+  input_.hidden = chunks_.take();
+  return true;
+}
+
+StepInput StepAssembler::take() { return std::move(input_); }
+
+WireTensor decode_push_tensor(const rpc::TensorChunk& chunk) {
+  require(chunk.chunk_index() == 0 && chunk.num_chunks() == 1, "a push must be one chunk");
+  ChunkAssembler assembler(chunk.dtype(), kMaxMessageBytes);
+  require(assembler.add(chunk), "incomplete push tensor");
+  return assembler.take();
+}
+
 InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan& span,
                                    const Identity& identity, std::mutex& compute_mutex,
                                    std::unique_ptr<CacheReservation> reservation,
@@ -259,8 +285,7 @@ StepOutcome InferenceSession::run_once(const StepInput& input) {
 }
 
 std::chrono::steady_clock::time_point InferenceSession::last_active() const {
-  std::lock_guard lock(mutex_);
-  return last_active_;
+  return last_active_.load();
 }
 
 }  // namespace brigade

@@ -17,6 +17,7 @@
 #include "server/fault_injection.h"
 #include "server/push_sender.h"
 
+#include <atomic>
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -44,6 +45,28 @@ struct StepOutcome {
 // at most 128 bytes, [start, end) inside the span, 1 <= batch <= 64,
 // 1 <= max_length <= max_position_embeddings, a known wire dtype.
 void validate_open(const rpc::OpenSession& open, const BlockSpan& span);
+
+// Collects a client's Step messages into whole steps. The first chunk of a
+// step names its id and position; every later chunk must carry the same id.
+// Throws Error (naming the session) on a chunk of another step and on
+// anything ChunkAssembler refuses.
+class StepAssembler {
+ public:
+  StepAssembler(rpc::WireDType dtype, size_t max_bytes, std::string session_id)
+      : chunks_(dtype, max_bytes), session_id_(std::move(session_id)) {}
+  // True when `step` completed a step; take() then returns it.
+  bool add(const rpc::Step& step);
+  StepInput take();  // REQUIRES: add() returned true
+
+ private:
+  ChunkAssembler chunks_;
+  std::string session_id_;
+  StepInput input_;
+};
+
+// The tensor of a push: one chunk, checked like a client's (without a
+// session yet: the session's own checks follow). Throws Error.
+WireTensor decode_push_tensor(const rpc::TensorChunk& chunk);
 
 // What became of a push.
 enum class PushVerdict { kAccepted, kLate, kDropped };
@@ -121,7 +144,9 @@ class InferenceSession {
   std::vector<rpc::Hop> next_;
   std::string upstream_;
   std::set<std::string> distrusted_;  // peers whose pushes did not match
-  std::chrono::steady_clock::time_point last_active_;
+  // Read by the idle-session reaper without the session lock (which a long
+  // step may hold).
+  std::atomic<std::chrono::steady_clock::time_point> last_active_;
 };
 
 }  // namespace brigade

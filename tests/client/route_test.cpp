@@ -7,6 +7,8 @@
 
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include <string>
 #include <vector>
 
@@ -53,7 +55,9 @@ void expect_tiles(const std::vector<RouteHop>& route, const std::vector<ServerRe
   EXPECT_EQ(route.back().end, n) << describe(route);
   for (size_t i = 0; i < route.size(); ++i) {
     EXPECT_LT(route[i].start, route[i].end) << describe(route);
-    if (i > 0) EXPECT_EQ(route[i].start, route[i - 1].end) << describe(route);
+    if (i > 0) {
+      EXPECT_EQ(route[i].start, route[i - 1].end) << describe(route);
+    }
     const ServerRecord* s = nullptr;
     for (const auto& candidate : servers) {
       if (candidate.peer == route[i].peer) s = &candidate;
@@ -160,6 +164,24 @@ TEST(Route, SkipsServersWithoutEnoughCache) {
   EXPECT_EQ(describe(plan_route(servers, request, {})), "big[0,6)");
   request.cache_tokens_needed = 1001;
   EXPECT_THROW(plan_route(servers, request, {}), Error);
+}
+
+TEST(Route, SkipsServersThatDoNotAnswerPings) {
+  // The client measured no RTT to "dead" (its record is still in the DHT):
+  // it is not routed through, and a hole it leaves is named.
+  const double never = std::numeric_limits<double>::infinity();
+  const std::vector<ServerRecord> servers = {server("dead", 0, 6, 0.1), server("a", 0, 3),
+                                             server("b", 3, 6)};
+  RouteCosts costs;
+  costs.client_rtt_ms = {{"dead", never}, {"a", 10}, {"b", 10}};
+  EXPECT_EQ(describe(plan_route(servers, blocks(6), costs)), "a[0,3) b[3,6)");
+  costs.client_rtt_ms["b"] = never;
+  try {
+    plan_route(servers, blocks(6), costs);
+    FAIL() << "b does not answer";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("blocks [3, 4, 5]"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Route, ErrorNamesTheMissingBlocks) {

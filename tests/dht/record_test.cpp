@@ -218,16 +218,19 @@ TEST(DhtNode, PutOnOneNodeGetOnAnother) {
 
   b.put("brigade-test/key", "first value", 7);
   auto values = get_until(a, "brigade-test/key", [](const auto& v) {
-    return std::count(v.begin(), v.end(), "first value") == 1;
+    return std::count(v.begin(), v.end(), "first value") >= 1;
   });
-  EXPECT_EQ(std::count(values.begin(), values.end(), "first value"), 1);
+  EXPECT_GE(std::count(values.begin(), values.end(), "first value"), 1);
 
-  // The same value id replaces the value instead of adding one.
+  // A refresh under the same value id replaces the value on every node,
+  // even on a node that stored the first one (a server's "offline" record
+  // must replace its "online" one).
   b.put("brigade-test/key", "second value", 7);
   values = get_until(a, "brigade-test/key", [](const auto& v) {
-    return std::count(v.begin(), v.end(), "second value") == 1;
+    return std::count(v.begin(), v.end(), "second value") >= 1 &&
+           std::count(v.begin(), v.end(), "first value") == 0;
   });
-  EXPECT_EQ(std::count(values.begin(), values.end(), "second value"), 1);
+  EXPECT_GE(std::count(values.begin(), values.end(), "second value"), 1);
   EXPECT_EQ(std::count(values.begin(), values.end(), "first value"), 0);
 
   EXPECT_TRUE(a.get("brigade-test/nothing-here", 2s).empty());

@@ -3,13 +3,6 @@
 // model, and a raw gRPC client that sends exactly the messages a test writes
 // (no client-side checks in the way), then collects what the server answered.
 
-#include "brigade.grpc.pb.h"
-#include "common/test_util.h"
-#include "model/block_span.h"
-#include "net/channels.h"
-#include "net/tensor_codec.h"
-#include "swarm/local_swarm.h"
-
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
@@ -18,6 +11,13 @@
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "brigade.grpc.pb.h"
+#include "common/test_util.h"
+#include "model/block_span.h"
+#include "net/channels.h"
+#include "net/tensor_codec.h"
+#include "swarm/local_swarm.h"
 
 namespace brigade::test {
 
@@ -59,9 +59,8 @@ inline std::vector<float> test_values(size_t count, int seed) {
   return out;
 }
 
-inline rpc::InferenceRequest open_request(const std::string& id, int start, int end,
-                                          int max_length, int batch = 1,
-                                          rpc::WireDType dtype = rpc::WIRE_F32) {
+inline rpc::InferenceRequest open_request(const std::string& id, int start, int end, int max_length,
+                                          int batch = 1, rpc::WireDType dtype = rpc::WIRE_F32) {
   rpc::InferenceRequest request;
   auto* open = request.mutable_open();
   open->set_session_id(id);
@@ -179,10 +178,9 @@ inline rpc::InfoResponse server_info(const std::shared_ptr<grpc::Channel>& chann
 // Sessions end asynchronously after their call: waits until the server
 // reports `sessions` open sessions and `cache_tokens_left` free tokens.
 // Returns the last Info seen.
-inline rpc::InfoResponse wait_for_server_state(const std::shared_ptr<grpc::Channel>& channel,
-                                               int sessions, int64_t cache_tokens_left,
-                                               std::chrono::milliseconds timeout =
-                                                   std::chrono::milliseconds(5000)) {
+inline rpc::InfoResponse wait_for_server_state(
+    const std::shared_ptr<grpc::Channel>& channel, int sessions, int64_t cache_tokens_left,
+    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   rpc::InfoResponse info = server_info(channel);
   while ((info.sessions() != sessions || info.cache_tokens_left() != cache_tokens_left) &&

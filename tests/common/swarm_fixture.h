@@ -1,0 +1,226 @@
+#pragma once
+// Helpers of the push and recovery end-to-end tests (tests/swarm/push_test.cpp,
+// tests/swarm/recovery_test.cpp): a test model, a LocalSwarm of real server
+// processes, `brigade run|generate|status` as child processes with their JSON
+// (or JSON-lines) output parsed, the servers' own Info counters over gRPC,
+// and a slow link in front of a server so that the client prefers the others
+// while they are healthy (a deterministic way to put a faulty server on the
+// initial route and still have a replacement for it).
+//
+// Header-only on purpose: it needs the generated protocol headers, which only
+// the component test binaries (not brigade_testlib) are built with. Names
+// live in their own namespace so that they never collide with other helpers
+// of brigade::test.
+
+#include "brigade.grpc.pb.h"
+#include "common/test_util.h"
+#include "net/channels.h"
+#include "net/latency_proxy.h"
+#include "swarm/local_swarm.h"
+#include "util/subprocess.h"
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace brigade::swarm_fixture {
+
+// 6 blocks, hidden 64, 4 query / 2 key-value heads, vocab 256, f32.
+inline MakeModelOptions model_options() {
+  MakeModelOptions o = test::small_model_options();
+  o.layers = 6;
+  return o;
+}
+
+// `brigade args...`, run to completion with stdout and stderr captured.
+inline CommandResult brigade(std::vector<std::string> args,
+                             std::chrono::seconds timeout = std::chrono::seconds(120)) {
+  args.insert(args.begin(), BRIGADE_BINARY);
+  return run_command(args, timeout);
+}
+
+inline std::string describe(const CommandResult& r) {
+  return "exit " + std::to_string(r.exit_code) + "\n--- stdout:\n" + r.out + "\n--- stderr:\n" +
+         r.err;
+}
+
+// Every line of `text` that is a JSON object (stdout of --jsonl).
+inline std::vector<nlohmann::json> json_lines(const std::string& text) {
+  std::vector<nlohmann::json> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line.front() != '{') continue;
+    out.push_back(nlohmann::json::parse(line));
+  }
+  return out;
+}
+
+// What `brigade run|generate --json` (or the "done" event of --jsonl) says.
+struct Generation {
+  std::vector<int32_t> ids;
+  std::vector<int32_t> new_ids;
+  nlohmann::json route = nlohmann::json::array();
+  nlohmann::json recoveries = nlohmann::json::array();
+  std::vector<nlohmann::json> events;  // --jsonl only: every line, in order
+  CommandResult raw;
+};
+
+// Throws (failing the test with the command's output) unless the command
+// succeeded and printed the JSON it should.
+inline Generation parse_generation(const CommandResult& r, bool jsonl) {
+  if (r.exit_code != 0) throw std::runtime_error("command failed: " + describe(r));
+  Generation g;
+  g.raw = r;
+  nlohmann::json done;
+  try {
+    if (jsonl) {
+      g.events = json_lines(r.out);
+      if (g.events.empty()) throw std::runtime_error("no JSON lines");
+      done = g.events.back();
+    } else {
+      done = nlohmann::json::parse(r.out);
+    }
+    g.ids = done.at("ids").get<std::vector<int32_t>>();
+    g.new_ids = done.at("new_ids").get<std::vector<int32_t>>();
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("unexpected output: ") + e.what() + "\n" + describe(r));
+  }
+  if (done.contains("route")) g.route = done["route"];
+  if (done.contains("recoveries")) g.recoveries = done["recoveries"];
+  return g;
+}
+
+// The uninterrupted local reference: every block in one process, greedy.
+inline Generation reference_run(const std::filesystem::path& model, const std::string& prompt_ids,
+                                int max_new_tokens) {
+  return parse_generation(brigade({"run", "--model", model.string(), "--prompt-ids", prompt_ids,
+                                   "--max-new-tokens", std::to_string(max_new_tokens), "--json"}),
+                          false);
+}
+
+inline std::vector<std::string> generate_args(const std::filesystem::path& model,
+                                              const std::string& dht, const std::string& prompt_ids,
+                                              int max_new_tokens, bool jsonl,
+                                              const std::vector<std::string>& extra) {
+  std::vector<std::string> args = {"generate",
+                                   "--model",
+                                   model.string(),
+                                   "--initial-peers",
+                                   dht,
+                                   "--prompt-ids",
+                                   prompt_ids,
+                                   "--max-new-tokens",
+                                   std::to_string(max_new_tokens),
+                                   jsonl ? "--jsonl" : "--json"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+// `brigade generate` through the swarm (extra: e.g. {"--no-push"}).
+inline Generation swarm_generate(const std::filesystem::path& model, const std::string& dht,
+                                 const std::string& prompt_ids, int max_new_tokens, bool jsonl,
+                                 const std::vector<std::string>& extra = {}) {
+  return parse_generation(
+      brigade(generate_args(model, dht, prompt_ids, max_new_tokens, jsonl, extra)), jsonl);
+}
+
+inline std::unique_ptr<LocalSwarm> start_swarm(const std::filesystem::path& model_dir,
+                                               const std::vector<ServerSpec>& servers,
+                                               const std::filesystem::path& log_dir) {
+  LocalSwarmOptions options;
+  options.binary = BRIGADE_BINARY;
+  options.model_dir = model_dir;
+  options.servers = servers;
+  options.log_dir = log_dir;
+  return std::make_unique<LocalSwarm>(options);
+}
+
+// The server's own Info (identity, span, push counters). Throws when it
+// does not answer within 5 s.
+inline rpc::InfoResponse server_info(const std::string& address) {
+  auto stub = rpc::Brigade::NewStub(
+      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), channel_arguments()));
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  rpc::InfoResponse info;
+  const grpc::Status status = stub->Info(&context, rpc::InfoRequest(), &info);
+  if (!status.ok()) {
+    throw std::runtime_error("Info of " + address + " failed: " + status.error_message());
+  }
+  return info;
+}
+
+inline std::string peer_of(const std::string& address) { return server_info(address).peer(); }
+
+// `brigade status --json`'s entry for the server at `address`.
+inline nlohmann::json status_entry(const std::string& dht, const std::string& address) {
+  const CommandResult r = brigade({"status", "--initial-peers", dht, "--json"});
+  if (r.exit_code != 0) throw std::runtime_error("status failed: " + describe(r));
+  const auto j = nlohmann::json::parse(r.out);
+  for (const auto& s : j.at("servers")) {
+    if (s.at("address").get<std::string>() == address) return s;
+  }
+  throw std::runtime_error("status does not list " + address + ":\n" + r.out);
+}
+
+inline bool route_has_peer(const nlohmann::json& route, const std::string& peer) {
+  for (const auto& hop : route) {
+    if (hop.at("peer").get<std::string>() == peer) return true;
+  }
+  return false;
+}
+
+// Checks that `route` tiles blocks [first, end) hop after hop.
+inline void expect_tiles(const nlohmann::json& route, int first, int end) {
+  ASSERT_FALSE(route.empty());
+  int expected = first;
+  for (const auto& hop : route) {
+    EXPECT_EQ(hop.at("start").get<int>(), expected) << route.dump();
+    EXPECT_LT(hop.at("start").get<int>(), hop.at("end").get<int>()) << route.dump();
+    expected = hop.at("end").get<int>();
+  }
+  EXPECT_EQ(expected, end) << route.dump();
+}
+
+// A link with `one_way` extra latency each way in front of a server. The
+// client dials it (--connect-via) instead of the server, so it measures a
+// much larger round trip to this server than to the others and routes
+// through it only when nobody faster serves the blocks; servers still push
+// to the server directly. The default delay is far above what a server's
+// measured compute time (part of the route cost) can add on a loaded
+// machine. (The route planner also weighs server-to-server
+// RTT hints, but servers announce those only with --family, which these
+// tests do not use.)
+class SlowLink {
+ public:
+  SlowLink(const std::string& server_address,
+           std::chrono::milliseconds one_way = std::chrono::milliseconds(60))
+      : target_(server_address), proxy_(server_address, one_way) {}
+  // ANNOUNCED=DIALLED for --connect-via.
+  std::string connect_via() const { return target_ + "=" + proxy_.address(); }
+
+ private:
+  std::string target_;
+  LatencyProxy proxy_;
+};
+
+inline std::vector<std::string> connect_via_args(
+    const std::vector<std::unique_ptr<SlowLink>>& links) {
+  std::string pairs;
+  for (const auto& link : links) {
+    if (!pairs.empty()) pairs += ',';
+    pairs += link->connect_via();
+  }
+  if (pairs.empty()) return {};
+  return {"--connect-via", pairs};
+}
+
+}  // namespace brigade::swarm_fixture
