@@ -1,8 +1,8 @@
 #pragma once
-// Helpers of the push and recovery end-to-end tests (tests/swarm/push_test.cpp,
-// tests/swarm/recovery_test.cpp): a test model, a LocalSwarm of real server
-// processes, `brigade run|generate|status` as child processes with their JSON
-// (or JSON-lines) output parsed, the servers' own Info counters over gRPC,
+// Helpers of the end-to-end swarm tests (tests/swarm/*_test.cpp): a test
+// model, a LocalSwarm of real server processes, `brigade run|generate|status`
+// as child processes with their JSON (or JSON-lines) output parsed, a check
+// that a route tiles the model, the servers' own Info counters over gRPC,
 // and a slow link in front of a server so that the client prefers the others
 // while they are healthy (a deterministic way to put a faulty server on the
 // initial route and still have a replacement for it).
@@ -12,23 +12,25 @@
 // live in their own namespace so that they never collide with other helpers
 // of brigade::test.
 
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
 #include "brigade.grpc.pb.h"
 #include "common/test_util.h"
 #include "net/channels.h"
 #include "net/latency_proxy.h"
 #include "swarm/local_swarm.h"
 #include "util/subprocess.h"
-
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include <chrono>
-#include <memory>
-#include <sstream>
-#include <stdexcept>
-#include <string>
-#include <vector>
 
 namespace brigade::swarm_fixture {
 
@@ -63,11 +65,28 @@ inline std::vector<nlohmann::json> json_lines(const std::string& text) {
   return out;
 }
 
+// A prompt as the CLI takes it: {"--prompt", "text"} or {"--prompt-ids", "1,2,3"}.
+struct Prompt {
+  std::string flag;
+  std::string value;
+};
+
+inline Prompt text_prompt(const std::string& text) { return {"--prompt", text}; }
+inline Prompt id_prompt(const std::string& ids) { return {"--prompt-ids", ids}; }
+
+// How `brigade run|generate` prints what it generated.
+enum class Output {
+  kJson,        // --json: one JSON object
+  kJsonLogits,  // --json --dump-logits: one JSON object, with the logits
+  kJsonl,       // --jsonl: one event a line, the "done" event last
+};
+
 // What `brigade run|generate --json` (or the "done" event of --jsonl) says.
 struct Generation {
   std::vector<int32_t> ids;
   std::vector<int32_t> new_ids;
-  nlohmann::json route = nlohmann::json::array();
+  std::vector<float> logits;                       // --dump-logits only
+  nlohmann::json route = nlohmann::json::array();  // generate only
   nlohmann::json recoveries = nlohmann::json::array();
   std::vector<nlohmann::json> events;  // --jsonl only: every line, in order
   CommandResult raw;
@@ -75,13 +94,13 @@ struct Generation {
 
 // Throws (failing the test with the command's output) unless the command
 // succeeded and printed the JSON it should.
-inline Generation parse_generation(const CommandResult& r, bool jsonl) {
+inline Generation parse_generation(const CommandResult& r, Output output = Output::kJson) {
   if (r.exit_code != 0) throw std::runtime_error("command failed: " + describe(r));
   Generation g;
   g.raw = r;
   nlohmann::json done;
   try {
-    if (jsonl) {
+    if (output == Output::kJsonl) {
       g.events = json_lines(r.out);
       if (g.events.empty()) throw std::runtime_error("no JSON lines");
       done = g.events.back();
@@ -90,6 +109,7 @@ inline Generation parse_generation(const CommandResult& r, bool jsonl) {
     }
     g.ids = done.at("ids").get<std::vector<int32_t>>();
     g.new_ids = done.at("new_ids").get<std::vector<int32_t>>();
+    if (done.contains("logits")) g.logits = done["logits"].get<std::vector<float>>();
   } catch (const std::exception& e) {
     throw std::runtime_error(std::string("unexpected output: ") + e.what() + "\n" + describe(r));
   }
@@ -98,38 +118,58 @@ inline Generation parse_generation(const CommandResult& r, bool jsonl) {
   return g;
 }
 
-// The uninterrupted local reference: every block in one process, greedy.
-inline Generation reference_run(const std::filesystem::path& model, const std::string& prompt_ids,
-                                int max_new_tokens) {
-  return parse_generation(brigade({"run", "--model", model.string(), "--prompt-ids", prompt_ids,
-                                   "--max-new-tokens", std::to_string(max_new_tokens), "--json"}),
-                          false);
-}
-
-inline std::vector<std::string> generate_args(const std::filesystem::path& model,
-                                              const std::string& dht, const std::string& prompt_ids,
-                                              int max_new_tokens, bool jsonl,
-                                              const std::vector<std::string>& extra) {
-  std::vector<std::string> args = {"generate",
-                                   "--model",
-                                   model.string(),
-                                   "--initial-peers",
-                                   dht,
-                                   "--prompt-ids",
-                                   prompt_ids,
-                                   "--max-new-tokens",
-                                   std::to_string(max_new_tokens),
-                                   jsonl ? "--jsonl" : "--json"};
+// `args` (run or generate and their own flags), then the prompt, the number of new tokens, the
+// output flags and `extra`.
+inline std::vector<std::string> generation_args(std::vector<std::string> args, const Prompt& prompt,
+                                                int max_new_tokens, Output output,
+                                                const std::vector<std::string>& extra) {
+  args.insert(args.end(),
+              {prompt.flag, prompt.value, "--max-new-tokens", std::to_string(max_new_tokens)});
+  if (output == Output::kJsonl) {
+    args.push_back("--jsonl");
+  } else {
+    args.push_back("--json");
+    if (output == Output::kJsonLogits) args.push_back("--dump-logits");
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
 
+// The local reference: every block in one process (extra: e.g. sampling).
+inline Generation reference_run(const std::filesystem::path& model, const Prompt& prompt,
+                                int max_new_tokens, Output output = Output::kJson,
+                                const std::vector<std::string>& extra = {}) {
+  return parse_generation(brigade(generation_args({"run", "--model", model.string()}, prompt,
+                                                  max_new_tokens, output, extra)),
+                          output);
+}
+
+inline std::vector<std::string> generate_args(const std::filesystem::path& model,
+                                              const std::string& dht, const Prompt& prompt,
+                                              int max_new_tokens, Output output,
+                                              const std::vector<std::string>& extra) {
+  return generation_args({"generate", "--model", model.string(), "--initial-peers", dht}, prompt,
+                         max_new_tokens, output, extra);
+}
+
 // `brigade generate` through the swarm (extra: e.g. {"--no-push"}).
 inline Generation swarm_generate(const std::filesystem::path& model, const std::string& dht,
-                                 const std::string& prompt_ids, int max_new_tokens, bool jsonl,
+                                 const Prompt& prompt, int max_new_tokens, Output output,
                                  const std::vector<std::string>& extra = {}) {
-  return parse_generation(
-      brigade(generate_args(model, dht, prompt_ids, max_new_tokens, jsonl, extra)), jsonl);
+  return parse_generation(brigade(generate_args(model, dht, prompt, max_new_tokens, output, extra)),
+                          output);
+}
+
+// max|a - b| / max|b|: how far the swarm's logits `a` are from the local
+// reference `b`, relative to the logits' scale.
+inline double relative_deviation(const std::vector<float>& a, const std::vector<float>& b) {
+  if (a.size() != b.size() || b.empty()) return INFINITY;
+  double diff = 0, scale = 0;
+  for (size_t i = 0; i < b.size(); ++i) {
+    diff = std::max(diff, std::fabs(double{a[i]} - double{b[i]}));
+    scale = std::max(scale, std::fabs(double{b[i]}));
+  }
+  return diff / scale;
 }
 
 inline std::unique_ptr<LocalSwarm> start_swarm(const std::filesystem::path& model_dir,
@@ -160,15 +200,28 @@ inline rpc::InfoResponse server_info(const std::string& address) {
 
 inline std::string peer_of(const std::string& address) { return server_info(address).peer(); }
 
-// `brigade status --json`'s entry for the server at `address`.
-inline nlohmann::json status_entry(const std::string& dht, const std::string& address) {
+// What `brigade status --json` says about the swarm.
+inline nlohmann::json swarm_status(const std::string& dht) {
   const CommandResult r = brigade({"status", "--initial-peers", dht, "--json"});
   if (r.exit_code != 0) throw std::runtime_error("status failed: " + describe(r));
-  const auto j = nlohmann::json::parse(r.out);
-  for (const auto& s : j.at("servers")) {
-    if (s.at("address").get<std::string>() == address) return s;
+  return nlohmann::json::parse(r.out);
+}
+
+// The entry of `status` for the server announced at `address`, or null.
+inline nlohmann::json find_server(const nlohmann::json& status, const std::string& address) {
+  for (const auto& s : status.at("servers")) {
+    if (s.at("address") == address) return s;
   }
-  throw std::runtime_error("status does not list " + address + ":\n" + r.out);
+  return nullptr;
+}
+
+// `brigade status --json`'s entry for the server at `address`.
+inline nlohmann::json status_entry(const std::string& dht, const std::string& address) {
+  const nlohmann::json status = swarm_status(dht);
+  nlohmann::json entry = find_server(status, address);
+  if (entry.is_null())
+    throw std::runtime_error("status does not list " + address + ":\n" + status.dump());
+  return entry;
 }
 
 inline bool route_has_peer(const nlohmann::json& route, const std::string& peer) {
@@ -188,6 +241,29 @@ inline void expect_tiles(const nlohmann::json& route, int first, int end) {
     expected = hop.at("end").get<int>();
   }
   EXPECT_EQ(expected, end) << route.dump();
+}
+
+// Checks that `route` (generate's "route" JSON) tiles [0, num_blocks)
+// exactly, each hop inside the span of the swarm server it names (matched
+// by address). Returns how many hops use only part of their server's span.
+inline int expect_route_tiles(const nlohmann::json& route, int num_blocks, LocalSwarm& swarm,
+                              const std::vector<ServerSpec>& specs) {
+  expect_tiles(route, 0, num_blocks);
+  int sub_spans = 0;
+  for (const auto& hop : route) {
+    const int start = hop.at("start").get<int>(), end = hop.at("end").get<int>();
+    const std::string address = hop.at("address").get<std::string>();
+    size_t index = swarm.size();
+    for (size_t i = 0; i < swarm.size(); ++i) {
+      if (swarm.server_address(i) == address) index = i;
+    }
+    EXPECT_LT(index, swarm.size()) << "route names an unknown server " << address;
+    if (index >= swarm.size() || index >= specs.size()) continue;
+    EXPECT_GE(start, specs[index].start) << route.dump();
+    EXPECT_LE(end, specs[index].end) << route.dump();
+    if (start != specs[index].start || end != specs[index].end) ++sub_spans;
+  }
+  return sub_spans;
 }
 
 // A link with `one_way` extra latency each way in front of a server. The

@@ -3,49 +3,37 @@
 // `brigade generate` names the blocks nobody serves, `--num-blocks` fills the
 // weakest blocks, and bad flags fail with a message that says what is wrong.
 
-#include "net/address.h"
-#include "swarm/swarm_test_util.h"
-
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <thread>
 
+#include "common/swarm_fixture.h"
+#include "net/address.h"
+
 namespace brigade::test {
 namespace {
 
+using namespace swarm_fixture;
+
 using namespace std::chrono_literals;
-
-nlohmann::json status(const std::string& dht) {
-  const CommandResult r = brigade_cli({"status", "--initial-peers", dht, "--json"});
-  if (r.exit_code != 0) throw std::runtime_error("status failed: " + describe(r));
-  return nlohmann::json::parse(r.out);
-}
-
-// The entry of `status` for the server announced at `address`, or null.
-nlohmann::json find_server(const nlohmann::json& status, const std::string& address) {
-  for (const auto& s : status.at("servers")) {
-    if (s.at("address") == address) return s;
-  }
-  return nullptr;
-}
 
 // Polls `brigade status` until `done(status)` holds or `timeout` passes;
 // returns the last status seen.
 template <typename Done>
 nlohmann::json status_until(const std::string& dht, Done done, std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  nlohmann::json last = status(dht);
+  nlohmann::json last = swarm_status(dht);
   while (!done(last) && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(200ms);
-    last = status(dht);
+    last = swarm_status(dht);
   }
   return last;
 }
 
 TEST(SwarmCli, StatusFollowsAServerThatStops) {
   TempDir dir("brigade-cli");
-  const auto model = make_small_model(dir, swarm_model_options());
+  const auto model = make_small_model(dir, model_options());
   const auto specs = even_spans(6, 3);
   const auto swarm = start_swarm(model, specs, dir / "logs");
   const std::string dht = swarm->dht_address();
@@ -93,13 +81,13 @@ TEST(SwarmCli, StatusFollowsAServerThatStops) {
   }
 
   // The human-readable status says the same.
-  const CommandResult table = brigade_cli({"status", "--initial-peers", dht});
+  const CommandResult table = brigade({"status", "--initial-peers", dht});
   ASSERT_EQ(table.exit_code, 0) << describe(table);
   EXPECT_NE(table.out.find("NO SERVER for blocks [2,3]"), std::string::npos) << table.out;
 
   // A client cannot route around a hole: it gives up naming the blocks.
-  const CommandResult generate = brigade_cli(swarm_generate_args(
-      model, dht, text_prompt("The cat sat"), 4, {"--wait-for-swarm", "2"}));
+  const CommandResult generate = brigade(generate_args(
+      model, dht, text_prompt("The cat sat"), 4, Output::kJsonLogits, {"--wait-for-swarm", "2"}));
   EXPECT_NE(generate.exit_code, 0) << describe(generate);
   EXPECT_NE(generate.err.find("blocks [2, 3]"), std::string::npos) << describe(generate);
   EXPECT_TRUE(generate.out.empty()) << generate.out;
@@ -107,7 +95,7 @@ TEST(SwarmCli, StatusFollowsAServerThatStops) {
 
 TEST(SwarmCli, NumBlocksPicksTheLeastServedBlocks) {
   TempDir dir("brigade-cli");
-  const auto model = make_small_model(dir, swarm_model_options());
+  const auto model = make_small_model(dir, model_options());
   const auto swarm = start_swarm(model, {{0, 3, {}}}, dir / "logs");
   const std::string dht = swarm->dht_address();
   // Let the first server's records settle before the second one looks.
@@ -137,7 +125,7 @@ TEST(SwarmCli, NumBlocksPicksTheLeastServedBlocks) {
 
 // `brigade args...` fails (non-zero, nothing on stdout) and says `needle` on stderr.
 void expect_failure(const std::vector<std::string>& args, const std::string& needle) {
-  const CommandResult r = brigade_cli(args, 60s);
+  const CommandResult r = brigade(args, 60s);
   std::string command;
   for (const auto& a : args) command += a + " ";
   EXPECT_NE(r.exit_code, 0) << command << "\n" << describe(r);
@@ -148,7 +136,7 @@ void expect_failure(const std::vector<std::string>& args, const std::string& nee
 
 TEST(SwarmCli, BadFlagsFailWithAClearMessage) {
   TempDir dir("brigade-cli");
-  const auto model = make_small_model(dir, swarm_model_options()).string();
+  const auto model = make_small_model(dir, model_options()).string();
   const std::string missing = (dir / "no-such-model").string();
   // Nothing listens there: every case below fails before it would matter.
   const std::string peers = "127.0.0.1:9";

@@ -3,14 +3,16 @@
 // same three servers. Sessions must not leak into each other: every client
 // gets exactly the ids its own `brigade run` gives.
 
-#include "swarm/swarm_test_util.h"
-
 #include <gtest/gtest.h>
 
 #include <future>
 
+#include "common/swarm_fixture.h"
+
 namespace brigade::test {
 namespace {
+
+using namespace swarm_fixture;
 
 struct Client {
   Prompt prompt;
@@ -20,7 +22,7 @@ struct Client {
 
 TEST(Concurrency, EightClientsThroughThreeServersGetTheirOwnIds) {
   TempDir dir("brigade-concurrency");
-  const auto model = make_small_model(dir, swarm_model_options());
+  const auto model = make_small_model(dir, model_options());
   constexpr int kNewTokens = 16;
   const std::vector<std::string> relay = {"--no-push"};
   // Greedy and sampled clients, text and id prompts, push and relay, so that
@@ -37,7 +39,8 @@ TEST(Concurrency, EightClientsThroughThreeServersGetTheirOwnIds) {
        relay},
   };
   std::vector<Generation> expected;
-  for (const auto& c : clients) expected.push_back(local_run(model, c.prompt, kNewTokens, c.sampling));
+  for (const auto& c : clients)
+    expected.push_back(reference_run(model, c.prompt, kNewTokens, Output::kJsonLogits, c.sampling));
   for (size_t i = 0; i < expected.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
       ASSERT_NE(expected[i].ids, expected[j].ids) << "clients " << i << " and " << j
@@ -50,12 +53,13 @@ TEST(Concurrency, EightClientsThroughThreeServersGetTheirOwnIds) {
   for (const auto& c : clients) {
     auto extra = c.sampling;
     extra.insert(extra.end(), c.mode.begin(), c.mode.end());
-    const auto args = swarm_generate_args(model, swarm->dht_address(), c.prompt, kNewTokens, extra);
-    runs.push_back(std::async(std::launch::async, [args] { return brigade_cli(args); }));
+    const auto args = generate_args(model, swarm->dht_address(), c.prompt, kNewTokens,
+                                    Output::kJsonLogits, extra);
+    runs.push_back(std::async(std::launch::async, [args] { return brigade(args); }));
   }
   for (size_t i = 0; i < clients.size(); ++i) {
     SCOPED_TRACE("client " + std::to_string(i) + ": " + clients[i].prompt.value);
-    const Generation got = parse_generation(runs[i].get());
+    const Generation got = parse_generation(runs[i].get(), Output::kJsonLogits);
     EXPECT_EQ(got.ids, expected[i].ids);
     EXPECT_TRUE(got.recoveries.empty()) << got.recoveries.dump();
   }

@@ -4,12 +4,14 @@
 // in relay mode (--no-push) and push mode, whatever the spans look like.
 // Half-precision wires stay within the tolerances in docs/protocol.md.
 
-#include "swarm/swarm_test_util.h"
-
 #include <gtest/gtest.h>
+
+#include "common/swarm_fixture.h"
 
 namespace brigade::test {
 namespace {
+
+using namespace swarm_fixture;
 
 constexpr int kBlocks = 6;
 constexpr int kNewTokens = 12;
@@ -31,8 +33,9 @@ const std::vector<Prompt>& prompts() {
 class Exactness : public ::testing::Test {
  protected:
   void SetUp() override {
-    model_ = make_small_model(dir_, swarm_model_options());
-    for (const auto& prompt : prompts()) reference_.push_back(local_run(model_, prompt, kNewTokens));
+    model_ = make_small_model(dir_, model_options());
+    for (const auto& prompt : prompts())
+      reference_.push_back(reference_run(model_, prompt, kNewTokens, Output::kJsonLogits));
   }
 
   void start(const std::vector<ServerSpec>& specs) {
@@ -49,8 +52,8 @@ class Exactness : public ::testing::Test {
         SCOPED_TRACE(prompts()[p].value + (push ? " (push)" : " (relay)"));
         const std::vector<std::string> mode =
             push ? std::vector<std::string>{} : std::vector<std::string>{"--no-push"};
-        const Generation swarm =
-            swarm_generate(model_, swarm_->dht_address(), prompts()[p], kNewTokens, mode);
+        const Generation swarm = swarm_generate(model_, swarm_->dht_address(), prompts()[p],
+                                                kNewTokens, Output::kJsonLogits, mode);
         EXPECT_EQ(swarm.ids, reference_[p].ids);
         EXPECT_EQ(swarm.new_ids, reference_[p].new_ids);
         EXPECT_LE(relative_deviation(swarm.logits, reference_[p].logits), kF32Tolerance);
@@ -94,8 +97,8 @@ TEST_F(Exactness, OverlappingSpans) {
 TEST_F(Exactness, OneServerHoldsEveryBlock) {
   start({{0, kBlocks, {}}});
   EXPECT_EQ(expect_exact(), 0);
-  const Generation one =
-      swarm_generate(model_, swarm_->dht_address(), prompts()[0], kNewTokens, {"--no-push"});
+  const Generation one = swarm_generate(model_, swarm_->dht_address(), prompts()[0], kNewTokens,
+                                        Output::kJsonLogits, {"--no-push"});
   ASSERT_EQ(one.route.size(), 1u);
   EXPECT_EQ(one.route[0]["start"], 0);
   EXPECT_EQ(one.route[0]["end"], kBlocks);
@@ -113,8 +116,8 @@ TEST_F(Exactness, HalfPrecisionWire) {
         SCOPED_TRACE(std::string(c.dtype) + " " + prompts()[p].value + (push ? " (push)" : ""));
         std::vector<std::string> extra = {"--wire-dtype", c.dtype};
         if (!push) extra.push_back("--no-push");
-        const Generation swarm =
-            swarm_generate(model_, swarm_->dht_address(), prompts()[p], kNewTokens, extra);
+        const Generation swarm = swarm_generate(model_, swarm_->dht_address(), prompts()[p],
+                                                kNewTokens, Output::kJsonLogits, extra);
         const double deviation = relative_deviation(swarm.logits, reference_[p].logits);
         RecordProperty(std::string(c.dtype) + "_deviation_" + std::to_string(p) +
                            (push ? "_push" : "_relay"),

@@ -24,7 +24,7 @@
 namespace brigade::swarm_fixture {
 namespace {
 
-constexpr char kPrompt[] = "5,17,42,99";
+const Prompt kPrompt = id_prompt("5,17,42,99");
 constexpr int kNewTokens = 10;
 constexpr int kHidden = 64;
 
@@ -38,8 +38,8 @@ TEST(Push, PushAndRelayGiveTheTokensOfRunAndPushesAreCounted) {
   const auto swarm = start_swarm(model, even_spans(model_options().layers, 3), dir / "logs");
 
   // Relay: the client forwards every output itself; no server pushes.
-  const Generation relay =
-      swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens, false, {"--no-push"});
+  const Generation relay = swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens,
+                                          Output::kJson, {"--no-push"});
   EXPECT_EQ(relay.ids, expected.ids);
   EXPECT_TRUE(relay.recoveries.empty()) << relay.recoveries.dump();
   EXPECT_EQ(nlohmann::json::parse(relay.raw.out).at("push"), false);
@@ -55,7 +55,8 @@ TEST(Push, PushAndRelayGiveTheTokensOfRunAndPushesAreCounted) {
   // before every downstream server has taken one.
   bool all_accepted = false;
   for (int run = 0; run < 4 && !all_accepted; ++run) {
-    const Generation push = swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens, false);
+    const Generation push =
+        swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens, Output::kJson);
     EXPECT_EQ(push.ids, expected.ids) << "run " << run;
     EXPECT_TRUE(push.recoveries.empty()) << push.recoveries.dump();
     EXPECT_EQ(nlohmann::json::parse(push.raw.out).at("push"), true);
@@ -110,7 +111,7 @@ TEST(Push, ServerPushingFalseDataIsCaughtAndReplaced) {
   std::vector<std::string> relay_args = connect_via_args(slow);
   relay_args.push_back("--no-push");
   const Generation relay =
-      swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens, true, relay_args);
+      swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens, Output::kJsonl, relay_args);
   EXPECT_EQ(relay.ids, expected.ids);
   EXPECT_TRUE(relay.recoveries.empty()) << relay.recoveries.dump();
   EXPECT_TRUE(route_has_peer(relay.route, liar)) << relay.route.dump();
@@ -120,8 +121,8 @@ TEST(Push, ServerPushingFalseDataIsCaughtAndReplaced) {
   bool caught = false;
   for (int run = 0; run < 4 && !caught; ++run) {
     SCOPED_TRACE("run " + std::to_string(run));
-    const Generation g = swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens, true,
-                                        connect_via_args(slow));
+    const Generation g = swarm_generate(model, swarm->dht_address(), kPrompt, kNewTokens,
+                                        Output::kJsonl, connect_via_args(slow));
     EXPECT_EQ(g.ids, expected.ids);
     ASSERT_FALSE(g.events.empty());
     ASSERT_EQ(g.events.front().value("event", ""), "route");
@@ -514,7 +515,8 @@ TEST_F(PushProtocol, PushesForUnknownSessionsAreBoundedDroppedAndExpire) {
 
   // And the swarm still generates the right tokens, in push mode.
   const Generation expected = reference_run(model_, kPrompt, kNewTokens);
-  const Generation g = swarm_generate(model_, swarm_->dht_address(), kPrompt, kNewTokens, false);
+  const Generation g =
+      swarm_generate(model_, swarm_->dht_address(), kPrompt, kNewTokens, Output::kJson);
   EXPECT_EQ(g.ids, expected.ids);
   EXPECT_TRUE(g.recoveries.empty()) << g.recoveries.dump();
 }

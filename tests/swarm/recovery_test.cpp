@@ -22,7 +22,7 @@
 namespace brigade::swarm_fixture {
 namespace {
 
-constexpr char kPrompt[] = "5,17,42,99";
+const Prompt kPrompt = id_prompt("5,17,42,99");
 constexpr int kPromptTokens = 4;
 constexpr int kNewTokens = 8;  // 8 steps: the prefill, then 7 one-token steps
 
@@ -85,7 +85,7 @@ class RecoverySwarm : public ::testing::Test {
     std::vector<std::string> args = connect_via_args(slow_links_);
     if (mode_ == Mode::kRelay) args.push_back("--no-push");
     args.insert(args.end(), extra.begin(), extra.end());
-    return swarm_generate(model_, swarm_->dht_address(), kPrompt, kNewTokens, true, args);
+    return swarm_generate(model_, swarm_->dht_address(), kPrompt, kNewTokens, Output::kJsonl, args);
   }
 
   // The events of `g` say: the route (through the faulty server) first, then
@@ -367,8 +367,8 @@ TEST_F(RecoveryOnce, NoReplacementEndsInAnError) {
   FaultyServerSwarm layout = middle_span_fault("crash-after:3");
   layout.replacements.clear();
   ASSERT_NO_FATAL_FAILURE(start(layout));
-  const CommandResult r =
-      brigade(generate_args(model_, swarm_->dht_address(), kPrompt, kNewTokens, true, {}));
+  const CommandResult r = brigade(
+      generate_args(model_, swarm_->dht_address(), kPrompt, kNewTokens, Output::kJsonl, {}));
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.err.find("cannot replace server " + faulty_peer_ + " for blocks [2, 4)"),
             std::string::npos)
@@ -387,8 +387,8 @@ TEST_F(RecoveryOnce, OnlyServerRefusingSessionsEndsInAClearError) {
   FaultyServerSwarm layout = middle_span_fault("refuse-sessions");
   layout.replacements.clear();
   ASSERT_NO_FATAL_FAILURE(start(layout));
-  const CommandResult r =
-      brigade(generate_args(model_, swarm_->dht_address(), kPrompt, kNewTokens, true, {}));
+  const CommandResult r = brigade(
+      generate_args(model_, swarm_->dht_address(), kPrompt, kNewTokens, Output::kJsonl, {}));
   EXPECT_NE(r.exit_code, 0) << describe(r);
   EXPECT_NE(r.err.find("blocks [2, 3]"), std::string::npos) << describe(r);
   EXPECT_NE(r.err.find("refusing sessions"), std::string::npos) << describe(r);
