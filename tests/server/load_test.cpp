@@ -19,6 +19,7 @@ constexpr int kSessions = 32;
 constexpr int kNewTokens = 64;
 constexpr int kPromptTokens = 8;
 constexpr int kServers = 3;
+constexpr int64_t kDefaultCacheTokens = 16384;  // `brigade server --cache-tokens` default
 
 // A distinct prompt per client.
 std::vector<int32_t> prompt_of(int client, int vocab) {
@@ -98,9 +99,9 @@ TEST(Load, ThirtyTwoSessionsThroughThreeServersAllCorrect) {
   // Every session ended and gave its cache back.
   for (size_t i = 0; i < swarm->size(); ++i) {
     const auto channel = raw_channel(swarm->server_address(i));
-    const rpc::InfoResponse info = wait_for_server_state(channel, 0, 16384);
+    const rpc::InfoResponse info = wait_for_server_state(channel, 0, kDefaultCacheTokens);
     EXPECT_EQ(info.sessions(), 0) << "server " << i;
-    EXPECT_EQ(info.cache_tokens_left(), 16384) << "server " << i;
+    EXPECT_EQ(info.cache_tokens_left(), kDefaultCacheTokens) << "server " << i;
     EXPECT_TRUE(swarm->server(i).running()) << swarm->server(i).log();
   }
 }

@@ -51,6 +51,7 @@ class SessionHygiene : public ::testing::Test {
   }
   void SetUp() override { ASSERT_NE(fixture->channel, nullptr) << "suite set-up failed"; }
   void TearDown() override {
+    if (fixture == nullptr || fixture->channel == nullptr) return;  // set-up failed
     EXPECT_TRUE(ping(channel()).ok());
     const rpc::InfoResponse info = wait_for_server_state(channel(), 0, kCacheTokens);
     EXPECT_EQ(info.sessions(), 0);
