@@ -25,6 +25,7 @@
 #include "model/block_span.h"
 #include "model/make_model.h"
 #include "util/error.h"
+#include "util/temp_dir.h"
 
 namespace brigade::cli {
 namespace {
@@ -78,19 +79,6 @@ double copy_bandwidth(const std::vector<uint64_t>& buffer, int repeats) {
   return best;
 }
 
-// A temporary directory removed on scope exit, for the generated model.
-struct ScratchDir {
-  std::filesystem::path path;
-  ScratchDir() {
-    auto pattern = (std::filesystem::temp_directory_path() / "brigade-bench-XXXXXX").string();
-    require(mkdtemp(pattern.data()) != nullptr, "cannot create a temp dir from {}", pattern);
-    path = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
 
 }  // namespace
 
@@ -114,12 +102,12 @@ void add_bench_block_command(CLI::App& bench) {
   cmd->add_flag("--json", flags->json, "Print one JSON object");
   cmd->callback([flags] {
     require(flags->tokens > 0 && flags->prefill > 0, "--tokens and --prefill must be positive");
-    std::unique_ptr<ScratchDir> scratch;
+    std::unique_ptr<TempDir> scratch;
     std::filesystem::path dir = flags->model;
     if (dir.empty()) {
       // TinyLlama's block shape, fewer blocks: big enough to defeat the caches.
-      scratch = std::make_unique<ScratchDir>();
-      dir = scratch->path / "model";
+      scratch = std::make_unique<TempDir>("brigade-bench");
+      dir = *scratch / "model";
       MakeModelOptions o;
       o.layers = 4;
       o.hidden = 2048;

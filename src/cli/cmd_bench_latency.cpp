@@ -8,6 +8,7 @@
 #include "net/latency_proxy.h"
 #include "swarm/local_swarm.h"
 #include "util/error.h"
+#include "util/temp_dir.h"
 #include "util/log.h"
 
 #include <fmt/format.h>
@@ -70,16 +71,7 @@ void add_bench_latency_command(CLI::App& bench) {
     init_logging("bench");
     require(flags->servers >= 1 && flags->tokens >= 2, "--servers >= 1 and --tokens >= 2");
     require(flags->client_rtt_ms >= 0 && flags->server_rtt_ms >= 0, "RTTs must be >= 0");
-    const auto work = std::filesystem::temp_directory_path() /
-                      ("brigade-bench-latency-" + std::to_string(::getpid()));
-    std::filesystem::create_directories(work);
-    struct Cleanup {
-      std::filesystem::path dir;
-      ~Cleanup() {
-        std::error_code ignored;
-        std::filesystem::remove_all(dir, ignored);
-      }
-    } cleanup{work};
+    const TempDir work("brigade-bench-latency");
 
     std::filesystem::path model = flags->model;
     if (model.empty()) {

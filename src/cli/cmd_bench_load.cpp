@@ -34,6 +34,7 @@
 #include "net/identity.h"
 #include "swarm/local_swarm.h"
 #include "util/error.h"
+#include "util/temp_dir.h"
 #include "util/log.h"
 
 namespace brigade::cli {
@@ -45,22 +46,9 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-// A scratch directory removed with the benchmark.
-struct WorkDir {
-  std::filesystem::path path;
-  explicit WorkDir(const std::string& name)
-      : path(std::filesystem::temp_directory_path() /
-             fmt::format("brigade-bench-{}-{}", name, ::getpid())) {
-    std::filesystem::create_directories(path);
-  }
-  ~WorkDir() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path, ignored);
-  }
-};
 
 // `model` if given, else a tiny random model made in `work`.
-std::filesystem::path model_or_tiny(const std::string& model, const WorkDir& work, int layers) {
+std::filesystem::path model_or_tiny(const std::string& model, const TempDir& work, int layers) {
   if (!model.empty()) return std::filesystem::absolute(model);
   MakeModelOptions m;
   m.layers = layers;
@@ -72,19 +60,19 @@ std::filesystem::path model_or_tiny(const std::string& model, const WorkDir& wor
   m.max_position_embeddings = 512;
   m.tokenizer = false;
   m.seed = 5;
-  make_model(m, work.path / "model");
-  return work.path / "model";
+  make_model(m, work / "model");
+  return work / "model";
 }
 
 std::unique_ptr<LocalSwarm> start_swarm(const std::filesystem::path& model, int layers, int servers,
-                                        const WorkDir& work,
+                                        const TempDir& work,
                                         std::vector<std::string> server_args = {}) {
   LocalSwarmOptions options;
   options.binary = self_binary();
   options.model_dir = model;
   options.servers = even_spans(layers, servers);
   for (auto& spec : options.servers) spec.extra_args = server_args;
-  options.log_dir = work.path / "logs";
+  options.log_dir = work / "logs";
   return std::make_unique<LocalSwarm>(options);
 }
 
@@ -162,7 +150,7 @@ void add_bench_load_command(CLI::App& bench) {
     require(flags->sessions >= 1 && flags->tokens >= 2 && flags->servers >= 1 &&
                 flags->prompt_tokens >= 1,
             "--sessions >= 1, --tokens >= 2, --servers >= 1 and --prompt-tokens >= 1");
-    WorkDir work("load");
+    TempDir work("brigade-bench-load");
     const auto model = model_or_tiny(flags->model, work, std::max(flags->layers, flags->servers));
     const ModelConfig config = ModelConfig::load(model);
     const auto checkpoint = Checkpoint::open(model);
@@ -333,7 +321,7 @@ void add_bench_sessions_command(CLI::App& bench) {
     require(flags->sessions >= 1 && flags->steps >= 1 && flags->warmup >= 0 &&
                 flags->max_length >= 3 + flags->steps,
             "--sessions >= 1, --steps >= 1, --warmup >= 0 and --max-length >= 3 + --steps");
-    WorkDir work("sessions");
+    TempDir work("brigade-bench-sessions");
     const auto model = model_or_tiny(flags->model, work, 2);
     const ModelConfig config = ModelConfig::load(model);
     auto swarm = start_swarm(model, config.num_hidden_layers, 1, work);

@@ -8,17 +8,6 @@
 
 namespace brigade::test {
 
-TempDir::TempDir(const std::string& prefix) {
-  auto pattern = (std::filesystem::temp_directory_path() / (prefix + "-XXXXXX")).string();
-  require(mkdtemp(pattern.data()) != nullptr, "cannot create a temp dir from {}", pattern);
-  path_ = pattern;
-}
-
-TempDir::~TempDir() {
-  std::error_code ignored;  // a destructor must not throw; a leftover dir is harmless
-  std::filesystem::remove_all(path_, ignored);
-}
-
 MakeModelOptions small_model_options() {
   MakeModelOptions o;
   o.layers = 2;

@@ -6,24 +6,12 @@
 #include <string>
 
 #include "model/make_model.h"
+#include "util/temp_dir.h"
 
 namespace brigade::test {
 
-// A fresh directory under the system temp dir, removed with everything in it
-// when the object goes out of scope.
-class TempDir {
- public:
-  explicit TempDir(const std::string& prefix = "brigade-test");
-  ~TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-
-  const std::filesystem::path& path() const { return path_; }
-  std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
-
- private:
-  std::filesystem::path path_;
-};
+// Scratch directories: the one TempDir of src/util.
+using brigade::TempDir;
 
 // Small-model defaults for tests: 2 layers, hidden 64, 4 heads, 2 kv heads,
 // vocab 256, f32, with a tokenizer. Tests change what they exercise.

@@ -64,7 +64,7 @@ TEST(Load, ThirtyTwoSessionsThroughThreeServersAllCorrect) {
   EXPECT_GE(distinct, kSessions - 2) << "prompts too alike to tell sessions apart";
 
   const auto swarm =
-      start_server_swarm(model, even_spans(config.num_hidden_layers, kServers), dir / "logs");
+      start_swarm(model, even_spans(config.num_hidden_layers, kServers), dir / "logs");
   std::vector<std::vector<int32_t>> got(kSessions);
   std::vector<std::string> errors(kSessions);
   std::vector<size_t> recoveries(kSessions);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "brigade.grpc.pb.h"
+#include "common/swarm_fixture.h"
 #include "common/test_util.h"
 #include "model/block_span.h"
 #include "net/channels.h"
@@ -21,17 +22,8 @@
 
 namespace brigade::test {
 
-// A swarm of the model at `model_dir`, one server per spec, logs under `log_dir`.
-inline std::unique_ptr<LocalSwarm> start_server_swarm(const std::filesystem::path& model_dir,
-                                                      const std::vector<ServerSpec>& servers,
-                                                      const std::filesystem::path& log_dir) {
-  LocalSwarmOptions options;
-  options.binary = BRIGADE_BINARY;
-  options.model_dir = model_dir;
-  options.servers = servers;
-  options.log_dir = log_dir;
-  return std::make_unique<LocalSwarm>(options);
-}
+// Server swarms start like every other test swarm.
+using swarm_fixture::start_swarm;
 
 inline std::shared_ptr<grpc::Channel> raw_channel(const std::string& address) {
   return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),

@@ -37,7 +37,7 @@ class SessionHygiene : public ::testing::Test {
   static void SetUpTestSuite() {
     fixture = new Fixture;
     const auto model = make_small_model(fixture->dir, small_model_options());
-    fixture->swarm = start_server_swarm(model,
+    fixture->swarm = start_swarm(model,
                                         {{0,
                                           kLayers,
                                           {"--session-timeout", std::to_string(kTimeoutS),
