@@ -23,9 +23,7 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, std::string model_
                                                            std::chrono::seconds(5)));
   view_ = wait_for_full_swarm(*dht_, model_id_, config_.num_hidden_layers, options_.wait_for_swarm);
   costs_.push = options_.push;
-  for (const auto& server : view_.servers) {
-    if (server.state == "online") costs_.client_rtt_ms[server.peer] = channels_.ping_ms(server.address);
-  }
+  measure_new_rtts();
   // A server may refuse the session (cache full, shutting down, faulty): ban
   // it and plan the route again without it.
   std::string refused;  // the last refusal, for the error when no route is left
@@ -49,6 +47,14 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, std::string model_
     }
   }
   send_routes();
+}
+
+void SwarmBlockRunner::measure_new_rtts() {
+  for (const auto& server : view_.servers) {
+    if (server.state == "online" && !costs_.client_rtt_ms.count(server.peer)) {
+      costs_.client_rtt_ms[server.peer] = channels_.ping_ms(server.address);
+    }
+  }
 }
 
 void SwarmBlockRunner::send_routes() {
@@ -221,11 +227,7 @@ void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
     // A fresh look at the swarm: servers may have joined since the start.
     SwarmView fresh = read_swarm(*dht_, model_id_, config_.num_hidden_layers);
     if (!fresh.servers.empty()) view_ = std::move(fresh);
-    for (const auto& server : view_.servers) {
-      if (server.state == "online" && !costs_.client_rtt_ms.count(server.peer)) {
-        costs_.client_rtt_ms[server.peer] = channels_.ping_ms(server.address);
-      }
-    }
+    measure_new_rtts();
     std::vector<RouteHop> replacement;
     try {
       replacement = plan(failed.start, failed.end);

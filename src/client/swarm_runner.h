@@ -87,6 +87,8 @@ class SwarmBlockRunner : public BlockRunner {
   WireTensor run_step(WireTensor input, int position, PastStep& record);
   // Replaces hops_[index] with a fresh route over its span and replays history.
   void recover(size_t index, const HopFailure& failure);
+  // Pings the online servers of view_ whose RTT is not known yet.
+  void measure_new_rtts();
   // Push mode: tells every hop where to push and whom to take pushes from.
   void send_routes();
   // Push mode: the hops that pushed data they never signed to us in `step`.
