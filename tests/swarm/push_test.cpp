@@ -147,10 +147,10 @@ TEST(Push, ServerPushingFalseDataIsCaughtAndReplaced) {
   EXPECT_GE(counters.mismatched(), 1u);
   const auto s = status_entry(swarm->dht_address(), swarm->server_address(1));
   EXPECT_GE(s.at("push").at("mismatched").get<uint64_t>(), 1u) << s.dump();
-  // The server after that one had already taken its (honest but wrong)
-  // output as a push; it corrected itself too, and the client did not blame
-  // it: every recovery above named the liar.
-  EXPECT_GE(server_info(swarm->server_address(2)).push().mismatched(), 1u);
+  // The server after that one may have taken its (honest but wrong) output
+  // as a push and corrected itself too, or the client's copy may have beaten
+  // that push there (a race on a loaded machine, seen under ctest -j2); either
+  // way the client did not blame it: every recovery above named the liar.
 }
 
 // ---------------------------------------------------------------------------
