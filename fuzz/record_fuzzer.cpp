@@ -44,6 +44,8 @@ void check_accepted(const ServerRecord& r, int block) {
   if (r.state != "online" && r.state != "offline") finding("unknown state");
   if (!(r.compute_ms_per_block >= 0) || r.cache_tokens_left < 0) finding("negative fields");
   if (r.peer != peer_id_of(r.public_key)) finding("peer id of another key");
+  if (static_cast<int>(r.block_digests.size()) != r.end - r.start)
+    finding("digests of another span");
 }
 
 void open_all_ways(const std::string& envelope) {
@@ -77,6 +79,7 @@ ServerRecord sample_record(int block) {
   r.name = "s";
   r.version = "0.1.0";
   r.next_rtt_ms = {{"peer", 1.5}};
+  for (int b = r.start; b < r.end; ++b) r.block_digests[b] = std::string(64, 'c');
   r.expires_at = 1e9;
   return r;
 }

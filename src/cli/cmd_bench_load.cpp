@@ -178,7 +178,7 @@ void add_bench_load_command(CLI::App& bench) {
     }
 
     auto swarm = start_swarm(model, config.num_hidden_layers, flags->servers, work);
-    const std::string model_id = model_id_for(model);
+    const ExpectedModel model_expected = expected_model(open_manifest(model, config, *checkpoint));
     struct Client {
       std::vector<int32_t> ids;
       std::vector<double> step_ms;  // decode steps: one token each
@@ -203,7 +203,8 @@ void add_bench_load_command(CLI::App& bench) {
           options.initial_peers = {parse_host_port(swarm->dht_address(), "dht")};
           options.push = !flags->no_push;
           options.step_timeout = std::chrono::milliseconds(60000);
-          runner = std::make_unique<SwarmBlockRunner>(config, model_id, options, 1, max_length);
+          runner =
+              std::make_unique<SwarmBlockRunner>(config, model_expected, options, 1, max_length);
         } catch (const std::exception& e) {
           client.error = e.what();
         }

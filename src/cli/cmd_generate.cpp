@@ -6,6 +6,7 @@
 #include "net/channels.h"
 #include "client/swarm_runner.h"
 #include "model/checkpoint.h"
+#include "model/manifest.h"
 #include "model/model_head.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -43,6 +44,7 @@ void add_generate_command(CLI::App& app) {
   struct Flags {
     GenerationFlags gen;
     std::string model, initial_peers, connect_via, push_via, wire_dtype = "f32";
+    std::string formats, model_name;
     double wait_for_swarm_s = 30;
     double step_timeout_s = 20;
     bool no_push = false;
@@ -70,17 +72,29 @@ void add_generate_command(CLI::App& app) {
   cmd->add_option("--push-via", flags->push_via,
                   "Have servers dial another address when pushing to a server: "
                   "ANNOUNCED=DIALLED[,...] (a tunnel between servers)");
+  cmd->add_option("--formats", flags->formats,
+                  "Weight formats to route through: FORMAT (e.g. bf16) or any (default: the "
+                  "format most servers of the model announce)");
+  cmd->add_option("--model-name", flags->model_name,
+                  "The model's name for people (default: config.json's _name_or_path)");
   cmd->add_flag("--jsonl", flags->jsonl, "Print one JSON event per line as things happen");
   cmd->callback([flags] {
     init_logging("client");
     const auto began = std::chrono::steady_clock::now();
     const ModelConfig config = ModelConfig::load(flags->model);
     const auto checkpoint = Checkpoint::open(flags->model);
+    // The model is its manifest: the client's own tensors must match it, and
+    // the swarm is searched under its id for servers with its block digests.
+    const Manifest manifest = open_manifest(flags->model, config, *checkpoint);
+    verify_manifest(manifest, config, *checkpoint, ManifestUse{true, 0, 0});
+    const std::string model_name =
+        flags->model_name.empty() ? model_name_of(flags->model) : flags->model_name;
     const ModelHead head(config, *checkpoint);
     const auto tokenizer = Tokenizer::open(flags->model);
     GenerationFlags gen = flags->gen;
     if (flags->jsonl) gen.json = true;  // no raw text on stdout
-    GenerationRequest request = make_request(gen, config, tokenizer.get());
+    const auto defaults = GenerationConfig::load(flags->model, config);
+    GenerationRequest request = make_request(gen, config, defaults, tokenizer.get());
 
     SwarmOptions options;
     options.initial_peers = parse_host_port_list(flags->initial_peers, "--initial-peers");
@@ -93,11 +107,12 @@ void add_generate_command(CLI::App& app) {
     options.dtype = parse_wire_dtype(flags->wire_dtype);
     options.connect_via = parse_connect_via(flags->connect_via);
     options.push_via = parse_connect_via(flags->push_via);
+    options.formats = flags->formats;
     const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
-    require(max_length <= config.max_position_embeddings,
-            "prompt of {} tokens + {} new tokens exceeds the model's {} positions",
-            request.prompt_ids.size(), request.max_new_tokens, config.max_position_embeddings);
-    SwarmBlockRunner runner(config, model_id_for(flags->model), options, 1, max_length);
+    config.require_context(max_length, fmt::format("prompt of {} tokens + {} new tokens =",
+                                                   request.prompt_ids.size(),
+                                                   request.max_new_tokens));
+    SwarmBlockRunner runner(config, expected_model(manifest), options, 1, max_length);
     const double load_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
 
@@ -115,6 +130,9 @@ void add_generate_command(CLI::App& app) {
     const GenerationResult result = generate(head, tokenizer.get(), runner, request);
     nlohmann::json out = result_json(result, load_s, flags->gen);
     out["route"] = route_json(runner.route());
+    out["model"] = {{"id", manifest.model_id()},
+                    {"name", model_name},
+                    {"weight_format", runner.weight_format()}};
     out["timings"]["server_compute_ms"] = runner.mean_decode_compute_ms();
     out["push"] = !flags->no_push;
     auto recoveries = nlohmann::json::array();

@@ -30,6 +30,12 @@ void add_make_model_command(CLI::App& app) {
   cmd->add_option("--dtype", flags->dtype, "f32 | bf16 | f16")->capture_default_str();
   cmd->add_option("--shards", o.shards, "Safetensors shards")->capture_default_str();
   cmd->add_flag("--tied", o.tied, "Tie the LM head to the embeddings");
+  cmd->add_option(
+      "--rope-scaling", o.rope_scaling,
+      "config.json's rope_scaling as JSON, e.g. '{\"rope_type\":\"linear\",\"factor\":2}'");
+  cmd->add_option("--sliding-window", o.sliding_window,
+                  "Attention window (mistral, qwen2); 0 = none")
+      ->capture_default_str();
   cmd->add_flag("!--no-tokenizer", o.tokenizer, "Do not train a tokenizer.model");
   cmd->add_option("--seed", o.seed, "Weight seed")->capture_default_str();
   cmd->callback([flags] {

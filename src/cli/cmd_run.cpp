@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "cli/generation_flags.h"
 #include "model/block_span.h"
 #include "model/local_runner.h"
@@ -16,24 +17,27 @@ void add_run_command(CLI::App& app) {
   struct Flags {
     std::string model;
     GenerationFlags generation;
+    EngineFlags engine;
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("run", "Generate with all blocks in this process");
   cmd->add_option("--model", flags->model, "Checkpoint directory")->required();
   add_generation_flags(cmd, flags->generation);
+  add_engine_flags(cmd, flags->engine);
   cmd->callback([flags] {
     const auto start = std::chrono::steady_clock::now();
+    const auto quant = apply_engine_flags(flags->engine);
     const auto config = ModelConfig::load(flags->model);
     const auto checkpoint = Checkpoint::open(flags->model);
     const auto tokenizer = Tokenizer::open(flags->model);
-    auto request = make_request(flags->generation, config, tokenizer.get());
+    const auto defaults = GenerationConfig::load(flags->model, config);
+    auto request = make_request(flags->generation, config, defaults, tokenizer.get());
     const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
-    require(max_length <= config.max_position_embeddings,
-            "prompt ({} tokens) + --max-new-tokens ({}) exceeds the model's "
-            "max_position_embeddings ({})",
-            request.prompt_ids.size(), request.max_new_tokens, config.max_position_embeddings);
-    const ModelHead head(config, *checkpoint);
-    const BlockSpan span(config, *checkpoint, 0, config.num_hidden_layers);
+    config.require_context(max_length,
+                           fmt::format("prompt ({} tokens) + --max-new-tokens ({}) =",
+                                       request.prompt_ids.size(), request.max_new_tokens));
+    const ModelHead head(config, *checkpoint, quant);
+    const BlockSpan span(config, *checkpoint, 0, config.num_hidden_layers, quant);
     LocalBlockRunner runner(span, 1, max_length);
     const double load_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

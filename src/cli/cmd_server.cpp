@@ -13,7 +13,7 @@ namespace brigade::cli {
 void add_server_command(CLI::App& app) {
   struct Flags {
     std::string model, blocks, listen = "127.0.0.1:0", initial_peers, identity, family, name,
-                                 announce, fault;
+                               model_name, announce, fault;
     int num_blocks = 0;
     int64_t cache_tokens = 16384;
     int session_timeout_s = 120;
@@ -33,6 +33,9 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--identity", flags->identity, "Ed25519 key file, created when missing");
   cmd->add_option("--family", flags->family, "Family hint, e.g. machines on one LAN");
   cmd->add_option("--name", flags->name, "Free text shown by `brigade status`");
+  cmd->add_option("--model-name", flags->model_name,
+                  "The model's name shown by `brigade status` (default: config.json's "
+                  "_name_or_path; never identity)");
   cmd->add_option("--cache-tokens", flags->cache_tokens, "KV-cache budget in tokens")
       ->capture_default_str();
   cmd->add_option("--announce", flags->announce, "HOST:PORT others should dial (default: --listen)");
@@ -68,6 +71,7 @@ void add_server_command(CLI::App& app) {
     options.identity_file = flags->identity;
     options.family = flags->family;
     options.name = flags->name;
+    options.model_name = flags->model_name;
     require(flags->cache_tokens > 0, "--cache-tokens must be positive");
     options.cache_tokens = flags->cache_tokens;
     require(flags->session_timeout_s > 0 && flags->record_ttl_s >= 3,
@@ -78,8 +82,8 @@ void add_server_command(CLI::App& app) {
 
     block_termination_signals();
     Server server(options);
-    std::printf("serving blocks %d:%d at %s as peer %s\n", server.start(), server.end(),
-                server.address().c_str(), server.peer_id().c_str());
+    std::printf("serving blocks %d:%d at %s as peer %s of model %s\n", server.start(), server.end(),
+                server.address().c_str(), server.peer_id().c_str(), server.model_id().c_str());
     std::fflush(stdout);
     wait_for_termination_signal();
     server.shutdown();

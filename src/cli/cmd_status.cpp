@@ -25,6 +25,12 @@ std::optional<rpc::InfoResponse> query_info(ChannelPool& channels, const std::st
   return info;
 }
 
+// The MODEL column: the name people gave the model, else the start of its id.
+std::string model_label(const std::string& name, const std::string& id) {
+  const std::string label = name.empty() ? id.substr(0, 12) : name;
+  return label.size() > 22 ? label.substr(0, 21) + "~" : label;
+}
+
 }  // namespace
 
 void add_status_command(CLI::App& app) {
@@ -45,13 +51,19 @@ void add_status_command(CLI::App& app) {
     const auto directory = read_directory(dht);
     // The blocks of every model the swarm announces, to flag unserved ones.
     std::map<std::string, int> models;
-    for (const auto& r : directory) models[r.model] = std::max(models[r.model], r.num_blocks);
+    std::map<std::string, std::string> names;  // a name a server gave each model
+    for (const auto& r : directory) {
+      models[r.model] = std::max(models[r.model], r.num_blocks);
+      if (!r.model_name.empty()) names[r.model] = r.model_name;
+    }
     nlohmann::json missing = nlohmann::json::array();
     nlohmann::json model_list = nlohmann::json::array();
     for (const auto& [model, num_blocks] : models) {
       const SwarmView view = read_swarm(dht, model, num_blocks);
-      model_list.push_back(
-          {{"model", model}, {"num_blocks", num_blocks}, {"missing_blocks", view.missing_blocks}});
+      model_list.push_back({{"model", model},
+                            {"name", names[model]},
+                            {"num_blocks", num_blocks},
+                            {"missing_blocks", view.missing_blocks}});
       for (int b : view.missing_blocks) missing.push_back(b);
     }
     ChannelPool channels;
@@ -80,9 +92,10 @@ void add_status_command(CLI::App& app) {
                 << std::endl;
       return;
     }
-    std::cout << fmt::format("{:<14}{:<12}{:<10}{:<9}{:>10}{:>12}  {:<24}{:<10}{:<16}{}\n", "PEER",
-                             "NAME", "BLOCKS", "STATE", "MS/BLOCK", "CACHE LEFT",
-                             "PUSH acc/late/drop/bad", "FAMILY", "VERSION", "ADDRESS");
+    std::cout << fmt::format(
+        "{:<14}{:<12}{:<24}{:<8}{:<10}{:<9}{:>10}{:>12}  {:<24}{:<10}{:<16}{}\n", "PEER", "NAME",
+        "MODEL", "FORMAT", "BLOCKS", "STATE", "MS/BLOCK", "CACHE LEFT", "PUSH acc/late/drop/bad",
+        "FAMILY", "VERSION", "ADDRESS");
     for (const auto& s : servers) {
       std::string push = "-";
       if (s.contains("push")) {
@@ -93,8 +106,10 @@ void add_status_command(CLI::App& app) {
       std::string state = s["state"].get<std::string>();
       if (state == "online" && !s["reachable"].get<bool>()) state = "unreachable";
       std::cout << fmt::format(
-          "{:<14}{:<12}{:<10}{:<9}{:>10.2f}{:>12}  {:<24}{:<10}{:<16}{}\n",
+          "{:<14}{:<12}{:<24}{:<8}{:<10}{:<9}{:>10.2f}{:>12}  {:<24}{:<10}{:<16}{}\n",
           s["peer"].get<std::string>().substr(0, 12), s["name"].get<std::string>(),
+          model_label(s["model_name"].get<std::string>(), s["model"].get<std::string>()),
+          s["weight_format"].get<std::string>(),
           fmt::format("{}:{}", s["start"].get<int>(), s["end"].get<int>()), state,
           s["compute_ms_per_block"].get<double>(), s["cache_tokens_left"].get<int64_t>(), push,
           s["family"].get<std::string>(), s["version"].get<std::string>(),
@@ -102,10 +117,11 @@ void add_status_command(CLI::App& app) {
     }
     for (const auto& m : model_list) {
       const auto& miss = m["missing_blocks"];
-      std::cout << fmt::format("model {}: {} blocks, {}\n", m["model"].get<std::string>(),
-                               m["num_blocks"].get<int>(),
-                               miss.empty() ? std::string("every block served")
-                                            : "NO SERVER for blocks " + miss.dump());
+      const std::string name = m["name"].get<std::string>();
+      std::cout << fmt::format(
+          "model {}{}: {} blocks, {}\n", m["model"].get<std::string>(),
+          name.empty() ? "" : " (" + name + ")", m["num_blocks"].get<int>(),
+          miss.empty() ? std::string("every block served") : "NO SERVER for blocks " + miss.dump());
     }
     if (directory.empty()) std::cout << "no servers found\n";
   });

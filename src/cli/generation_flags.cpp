@@ -8,27 +8,33 @@
 namespace brigade::cli {
 
 void add_generation_flags(CLI::App* command, GenerationFlags& flags) {
-  auto* prompt =
-      command->add_option("--prompt", flags.prompt, "Prompt text (needs tokenizer.model)");
+  auto* prompt = command->add_option("--prompt", flags.prompt,
+                                     "Prompt text (needs tokenizer.json or tokenizer.model)");
   auto* ids = command->add_option("--prompt-ids", flags.prompt_ids,
                                   "Prompt as comma-separated token ids, e.g. 1,2,3 (no BOS added)");
   prompt->excludes(ids);
   command->add_option("--max-new-tokens", flags.max_new_tokens, "Tokens to generate")
       ->capture_default_str();
-  command->add_option("--temperature", flags.temperature, "0 = greedy")->capture_default_str();
-  command->add_option("--top-k", flags.top_k, "Keep the k most likely tokens (0 = all)")
-      ->capture_default_str();
-  command->add_option("--top-p", flags.top_p, "Nucleus sampling mass (1 = off)")
-      ->capture_default_str();
+  // Unset sampling flags take generation_config.json's values (greedy when
+  // it does not sample, or when there is none).
+  command->add_option("--temperature", flags.temperature,
+                      "0 = greedy (default: the checkpoint's generation_config.json, else 0)");
+  command->add_option("--top-k", flags.top_k,
+                      "Keep the k most likely tokens, 0 = all (default: generation_config.json)");
+  command->add_option("--top-p", flags.top_p,
+                      "Nucleus sampling mass, 1 = off (default: generation_config.json)");
   command->add_option("--seed", flags.seed, "Sampling seed")->capture_default_str();
   command->add_flag("--json", flags.json, "Print one JSON object instead of streaming text");
-  command->add_flag("--dump-logits", flags.dump_logits,
-                    "With --json, add the logits that chose the first new token");
+  command
+      ->add_option("--dump-logits", flags.dump_logits,
+                   "With --json, add the logits that chose the first new token, or with 'all' "
+                   "those of every new token (to check prefill/decode invariance from outside)")
+      ->expected(0, 1)
+      ->default_str("first")
+      ->check(CLI::IsMember({"first", "all"}));
 }
 
-namespace {
-
-std::vector<int32_t> parse_ids(const std::string& text, int vocab_size) {
+std::vector<int32_t> parse_ids(const std::string& text, int vocab_size, const std::string& flag) {
   std::vector<int32_t> ids;
   size_t begin = 0;
   while (begin <= text.size()) {
@@ -41,8 +47,8 @@ std::vector<int32_t> parse_ids(const std::string& text, int vocab_size) {
     int32_t id = 0;
     const auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), id);
     require(!item.empty() && ec == std::errc() && ptr == item.data() + item.size(),
-            "--prompt-ids: '{}' is not a token id (expected comma-separated integers)", item);
-    require(id >= 0 && id < vocab_size, "--prompt-ids: id {} is outside the vocabulary [0, {})", id,
+            "{}: '{}' is not a token id (expected comma-separated integers)", flag, item);
+    require(id >= 0 && id < vocab_size, "{}: id {} is outside the vocabulary [0, {})", flag, id,
             vocab_size);
     ids.push_back(id);
     begin = end + 1;
@@ -50,26 +56,29 @@ std::vector<int32_t> parse_ids(const std::string& text, int vocab_size) {
   return ids;
 }
 
-}  // namespace
-
 GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& config,
-                               const Tokenizer* tokenizer) {
+                               const GenerationConfig& defaults, const Tokenizer* tokenizer) {
   GenerationRequest request;
   if (!flags.prompt_ids.empty()) {
-    request.prompt_ids = parse_ids(flags.prompt_ids, config.vocab_size);
+    request.prompt_ids = parse_ids(flags.prompt_ids, config.vocab_size, "--prompt-ids");
   } else {
     require(!flags.prompt.empty(), "give a prompt with --prompt TEXT or --prompt-ids 1,2,3");
     require(tokenizer != nullptr,
-            "the model has no tokenizer.model, so --prompt cannot be used; give --prompt-ids");
-    request.prompt_ids = tokenizer->encode(flags.prompt, config.bos_token_id);
+            "the model has no tokenizer.json or tokenizer.model, so --prompt cannot be used; give "
+            "--prompt-ids");
+    // BOS (or none) as the checkpoint's tokenizer frames every text.
+    request.prompt_ids = tokenizer->encode(flags.prompt, /*add_special_tokens=*/true);
   }
   require(flags.max_new_tokens >= 0, "--max-new-tokens must be >= 0, got {}", flags.max_new_tokens);
   request.max_new_tokens = flags.max_new_tokens;
-  request.sampling.temperature = flags.temperature;
-  request.sampling.top_k = flags.top_k;
-  request.sampling.top_p = flags.top_p;
+  request.sampling = defaults.sampling();
+  request.sampling.temperature = flags.temperature.value_or(request.sampling.temperature);
+  request.sampling.top_k = flags.top_k.value_or(request.sampling.top_k);
+  request.sampling.top_p = flags.top_p.value_or(request.sampling.top_p);
   request.sampling.seed = flags.seed;
-  request.keep_first_logits = flags.dump_logits;
+  request.stop_ids = defaults.eos_token_ids;
+  request.keep_first_logits = !flags.dump_logits.empty();
+  request.keep_all_logits = flags.dump_logits == "all";
   if (!flags.json) {
     request.on_token = [](int, int32_t, const std::string& text, double) {
       std::fwrite(text.data(), 1, text.size(), stdout);
@@ -87,7 +96,8 @@ nlohmann::json result_json(const GenerationResult& result, double load_s,
   j["text"] = result.text;
   j["timings"] = {
       {"load_s", load_s}, {"prefill_s", result.prefill_s}, {"per_token_ms", result.per_token_ms}};
-  if (flags.dump_logits) j["logits"] = result.first_logits;
+  if (!flags.dump_logits.empty()) j["logits"] = result.first_logits;
+  if (flags.dump_logits == "all") j["all_logits"] = result.all_logits;
   return j;
 }
 

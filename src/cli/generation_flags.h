@@ -3,14 +3,14 @@
 // (swarm), so that both take the same prompt and sampling flags and print the
 // same JSON object.
 
-#include "model/config.h"
-#include "model/generator.h"
-#include "model/tokenizer.h"
-
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
-
+#include <optional>
 #include <string>
+
+#include "model/config.h"
+#include "model/generator.h"
+#include "tokenizer/tokenizer.h"
 
 namespace brigade::cli {
 
@@ -18,26 +18,35 @@ struct GenerationFlags {
   std::string prompt;
   std::string prompt_ids;  // "1,2,3"
   int max_new_tokens = 16;
-  float temperature = 0.0f;
-  int top_k = 0;
-  float top_p = 1.0f;
+  // Unset: the checkpoint's generation defaults (GenerationConfig).
+  std::optional<float> temperature;
+  std::optional<int> top_k;
+  std::optional<float> top_p;
   uint64_t seed = 0;
   bool json = false;
-  bool dump_logits = false;
+  std::string dump_logits;  // "" | "first" | "all"
 };
 
 // Adds --prompt | --prompt-ids, --max-new-tokens, --temperature, --top-k,
 // --top-p, --seed, --json, --dump-logits.
 void add_generation_flags(CLI::App* command, GenerationFlags& flags);
 
+// Parses "1,2,3" into ids; Error naming `flag` for an item that is not an
+// integer or lies outside [0, vocab_size).
+std::vector<int32_t> parse_ids(const std::string& text, int vocab_size, const std::string& flag);
+
 // Builds the request: tokenizes --prompt (Error when the model has no
 // tokenizer) or parses --prompt-ids (Error naming a bad or out-of-vocab id).
-// Unless flags.json, on_token streams decoded text to stdout as it is produced.
+// Sampling starts from `defaults` (the checkpoint's generation_config.json)
+// and each sampling flag given overrides its field; generation also stops at
+// the defaults' eos ids. Unless flags.json, on_token streams decoded text to
+// stdout as it is produced.
 GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& config,
-                               const Tokenizer* tokenizer);
+                               const GenerationConfig& defaults, const Tokenizer* tokenizer);
 
 // {"ids", "new_ids", "text", "timings": {"load_s", "prefill_s", "per_token_ms"}}
-// plus "logits" when flags.dump_logits.
+// plus "logits" (the first new token's) with --dump-logits, and "all_logits"
+// (one list per new token) with --dump-logits all.
 nlohmann::json result_json(const GenerationResult& result, double load_s,
                            const GenerationFlags& flags);
 

@@ -1,11 +1,12 @@
 #include "client/route.h"
 
-#include "util/error.h"
-
 #include <fmt/ranges.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+
+#include "util/error.h"
 
 namespace brigade {
 namespace {
@@ -43,7 +44,15 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
   const int first = request.first_block;
   require(first >= 0 && first < n, "route: blocks [{}, {}) are empty", first, n);
   std::vector<const ServerRecord*> usable;
+  std::vector<std::string> other_formats;  // for the error below
   for (const auto& s : servers) {
+    if (!request.weight_format.empty() && s.weight_format != request.weight_format) {
+      if (s.state == "online") {
+        other_formats.push_back(
+            fmt::format("{} ({}, blocks [{}, {}))", s.peer, s.weight_format, s.start, s.end));
+      }
+      continue;
+    }
     // An infinite RTT (no answer to pings) or speed makes a server unusable,
     // so that the error below names its blocks.
     if (s.state == "online" && !request.excluded.count(s.peer) &&
@@ -109,8 +118,12 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
     for (int b = first; b < n; ++b) {
       if (!covered[b]) missing.push_back(b);
     }
-    fail("no route covers every block: no usable server for blocks [{}]",
-         fmt::join(missing, ", "));
+    fail(
+        "no route covers every block: no usable server for blocks [{}]{}", fmt::join(missing, ", "),
+        other_formats.empty() ? std::string()
+                              : fmt::format(" of weight format {} (left out for their format: {}; "
+                                            "route through every format with --formats any)",
+                                            request.weight_format, fmt::join(other_formats, ", ")));
   }
   std::vector<RouteHop> route;
   int e = n, j = last;
@@ -122,6 +135,35 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
     j = prev;
   }
   return route;
+}
+
+std::string choose_weight_format(const std::vector<ServerRecord>& servers,
+                                 const std::string& formats, int num_blocks) {
+  if (formats == "any") return "";
+  if (!formats.empty()) return formats;
+  struct Tally {
+    int servers = 0;
+    std::vector<bool> covered;
+  };
+  std::map<std::string, Tally> by_format;
+  for (const auto& s : servers) {
+    if (s.state != "online") continue;
+    Tally& t = by_format[s.weight_format];
+    t.covered.resize(num_blocks, false);
+    ++t.servers;
+    for (int b = std::max(0, s.start); b < std::min(s.end, num_blocks); ++b) t.covered[b] = true;
+  }
+  std::string best;
+  std::pair<bool, int> best_score{false, -1};  // (covers every block, servers)
+  for (const auto& [format, t] : by_format) {  // name order: ties keep the smaller name
+    const bool complete = std::all_of(t.covered.begin(), t.covered.end(), [](bool c) { return c; });
+    const std::pair<bool, int> score{complete, t.servers};
+    if (score > best_score) {
+      best_score = score;
+      best = format;
+    }
+  }
+  return best;
 }
 
 double route_cost_ms(const std::vector<RouteHop>& route, const std::vector<ServerRecord>& servers,

@@ -37,11 +37,22 @@ struct RouteRequest {
   int num_blocks = 0;
   int64_t cache_tokens_needed = 0;  // batch x max_length
   std::set<std::string> excluded;   // banned peers
+  // Only servers announcing this weight format (exactness holds per
+  // format); empty: any format.
+  std::string weight_format;
 };
 
 // Throws Error naming the blocks no usable server covers.
 std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
                                  const RouteRequest& request, const RouteCosts& costs);
+
+// The weight format a session routes through, given `formats` (the
+// `--formats` flag): "any" gives "" (every format); a format name gives
+// itself; "" gives the format most online servers announce among those whose
+// servers cover every block of [0, num_blocks) (ties: the smaller name), or
+// the most announced one when no format covers every block.
+std::string choose_weight_format(const std::vector<ServerRecord>& servers,
+                                 const std::string& formats, int num_blocks);
 
 // Expected per-token latency of `route` under `costs`, as plan_route scores it.
 double route_cost_ms(const std::vector<RouteHop>& route, const std::vector<ServerRecord>& servers,

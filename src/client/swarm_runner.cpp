@@ -9,19 +9,22 @@
 
 namespace brigade {
 
-SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, std::string model_id,
+SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel model,
                                    SwarmOptions options, int batch, int max_length)
     : config_(config),
-      model_id_(std::move(model_id)),
+      model_(std::move(model)),
       options_(std::move(options)),
       batch_(batch),
       max_length_(max_length),
       channels_(options_.connect_via) {
   require(!options_.initial_peers.empty(), "no --initial-peers given: cannot find the swarm");
+  require(model_.num_blocks == config_.num_hidden_layers, "model {} has {} blocks, its config {}",
+          model_.id, model_.num_blocks, config_.num_hidden_layers);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.dht_host, 0}, options_.initial_peers);
   dht_->wait_for_peers(std::min<std::chrono::milliseconds>(options_.wait_for_swarm,
                                                            std::chrono::seconds(5)));
-  view_ = wait_for_full_swarm(*dht_, model_id_, config_.num_hidden_layers, options_.wait_for_swarm);
+  view_ = wait_for_full_swarm(*dht_, model_, options_.wait_for_swarm);
+  weight_format_ = choose_weight_format(view_.servers, options_.formats, config_.num_hidden_layers);
   costs_.push = options_.push;
   measure_new_rtts();
   // A server may refuse the session (cache full, shutting down, faulty): ban
@@ -129,6 +132,7 @@ std::vector<RouteHop> SwarmBlockRunner::plan(int first_block, int end_block) {
   request.num_blocks = end_block;
   request.cache_tokens_needed = int64_t{batch_} * max_length_;
   request.excluded = excluded();
+  request.weight_format = weight_format_;
   auto route = plan_route(view_.servers, request, costs_);
   // A route may end past end_block only if a server's span does; trim it.
   std::vector<RouteHop> out;
@@ -225,7 +229,7 @@ void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
             "cannot replace server {} for blocks [{}, {}) after {} attempts", failed.peer,
             failed.start, failed.end, attempt);
     // A fresh look at the swarm: servers may have joined since the start.
-    SwarmView fresh = read_swarm(*dht_, model_id_, config_.num_hidden_layers);
+    SwarmView fresh = read_swarm(*dht_, model_);
     if (!fresh.servers.empty()) view_ = std::move(fresh);
     measure_new_rtts();
     std::vector<RouteHop> replacement;

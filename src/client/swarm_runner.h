@@ -35,6 +35,10 @@ struct SwarmOptions {
   std::chrono::milliseconds step_timeout{20000};
   int max_recoveries = 16;             // per forward call
   std::chrono::milliseconds ban_base{2000};  // doubled for every repeated failure
+  // Weight formats to route through (`--formats`): "" routes through the one
+  // format most servers of the model announce, "any" through every format,
+  // anything else through that format only. Fixed for the whole session.
+  std::string formats;
 };
 
 struct RecoveryEvent {
@@ -47,16 +51,21 @@ struct RecoveryEvent {
 
 class SwarmBlockRunner : public BlockRunner {
  public:
-  // Joins the DHT, waits for every block to be served (Error naming the
-  // missing blocks after options.wait_for_swarm), measures RTTs, plans the
-  // route and opens the sessions.
-  SwarmBlockRunner(const ModelConfig& config, std::string model_id, SwarmOptions options,
-                   int batch, int max_length);
+  // Joins the DHT, waits for every block to be served by servers that
+  // announce `model`'s id and block digests (Error naming the missing blocks
+  // and the servers that hold other weights for them, after
+  // options.wait_for_swarm), picks the weight format, measures RTTs, plans
+  // the route and opens the sessions.
+  // REQUIRES: model.num_blocks == config.num_hidden_layers.
+  SwarmBlockRunner(const ModelConfig& config, ExpectedModel model, SwarmOptions options, int batch,
+                   int max_length);
   ~SwarmBlockRunner() override;
 
   void forward(std::vector<float>& hidden, int batch, int tokens, int position) override;
 
   const std::vector<RouteHop>& route() const { return route_; }
+  // The weight format the route goes through ("" with --formats any).
+  const std::string& weight_format() const { return weight_format_; }
   const std::vector<RecoveryEvent>& recoveries() const { return recoveries_; }
   // Mean over one-token steps of the servers' compute time, summed over hops.
   double mean_decode_compute_ms() const {
@@ -95,7 +104,8 @@ class SwarmBlockRunner : public BlockRunner {
   std::vector<size_t> false_pushers(int64_t step);
 
   ModelConfig config_;
-  std::string model_id_;
+  ExpectedModel model_;
+  std::string weight_format_;
   SwarmOptions options_;
   int batch_, max_length_;
   std::unique_ptr<DhtNode> dht_;

@@ -1,9 +1,12 @@
 #include "dht/server_record.h"
 
-#include "util/error.h"
-
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <limits>
+
+#include "model/manifest.h"
+#include "util/error.h"
 
 namespace brigade {
 
@@ -16,8 +19,11 @@ std::string block_key(const std::string& model, int block) {
 }
 
 nlohmann::json ServerRecord::to_json() const {
+  nlohmann::json digests = nlohmann::json::object();
+  for (const auto& [b, d] : block_digests) digests[std::to_string(b)] = d;
   return {{"peer", peer},
           {"model", model},
+          {"model_name", model_name},
           {"num_blocks", num_blocks},
           {"block", block},
           {"start", start},
@@ -30,6 +36,9 @@ nlohmann::json ServerRecord::to_json() const {
           {"name", name},
           {"version", version},
           {"next_rtt_ms", next_rtt_ms},
+          {"block_digests", digests},
+          {"weight_format", weight_format},
+          {"numerics", numerics},
           {"expires_at", expires_at}};
 }
 
@@ -66,6 +75,36 @@ T integer_field(const nlohmann::json& body, const char* name) {
 
 }  // namespace
 
+bool is_record_text(const std::string& text, size_t max_size) {
+  return text.size() <= max_size && std::all_of(text.begin(), text.end(), [](char c) {
+           return static_cast<unsigned char>(c) >= 0x20 && c != 0x7f;
+         });
+}
+
+namespace {
+
+// "block_digests": {"<block>": "<hex>", ...} covering exactly [start, end).
+std::map<int, std::string> block_digests_field(const nlohmann::json& body, int start, int end) {
+  const auto& field = body.at("block_digests");
+  require(field.is_object(), "field 'block_digests' is not an object");
+  std::map<int, std::string> out;
+  for (const auto& [key, value] : field.items()) {
+    int block = -1;
+    const auto [ptr, ec] = std::from_chars(key.data(), key.data() + key.size(), block);
+    require(ec == std::errc() && ptr == key.data() + key.size() && std::to_string(block) == key,
+            "block_digests key '{}' is not a block number", key);
+    require(block >= start && block < end, "block_digests names block {} outside the span", block);
+    require(value.is_string() && is_digest_hex(value.get<std::string>()),
+            "block_digests of block {} is not 64 lowercase hex digits", block);
+    out[block] = value.get<std::string>();
+  }
+  require(static_cast<int>(out.size()) == end - start,
+          "block_digests has {} entries for a span of {} blocks", out.size(), end - start);
+  return out;
+}
+
+}  // namespace
+
 std::optional<ServerRecord> open_record(const std::string& bytes, const std::string& model,
                                         int block, std::string* why) {
   auto reject = [why](const std::string& reason) -> std::optional<ServerRecord> {
@@ -82,6 +121,7 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     r.peer = body.at("peer").get<std::string>();
     if (r.peer != peer_id_of(r.public_key)) return reject("peer id does not match its key");
     r.model = body.at("model").get<std::string>();
+    r.model_name = body.at("model_name").get<std::string>();
     r.num_blocks = integer_field<int>(body, "num_blocks");
     r.block = integer_field<int>(body, "block");
     r.start = integer_field<int>(body, "start");
@@ -94,6 +134,8 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     r.name = body.at("name").get<std::string>();
     r.version = body.at("version").get<std::string>();
     r.next_rtt_ms = body.at("next_rtt_ms").get<std::map<std::string, double>>();
+    r.weight_format = body.at("weight_format").get<std::string>();
+    r.numerics = body.at("numerics").get<std::string>();
     r.expires_at = body.at("expires_at").get<double>();
     if (!model.empty() && r.model != model) return reject("record of another model");
     if (r.block != block) return reject("record stored under another block's key");
@@ -103,7 +145,13 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     if (block != kDirectoryBlock && (r.block < r.start || r.block >= r.end)) {
       return reject("block outside the announced span");
     }
+    r.block_digests = block_digests_field(body, r.start, r.end);
     if (r.state != "online" && r.state != "offline") return reject("unknown state " + r.state);
+    if (r.weight_format.empty() || !is_record_text(r.weight_format, kMaxRecordIdBytes)) {
+      return reject("weight format is empty, too long or has control characters");
+    }
+    if (!is_record_text(r.numerics, kMaxRecordIdBytes)) return reject("bad numerics id");
+    if (!is_record_text(r.model_name, kMaxRecordNameBytes)) return reject("bad model name");
     if (!(r.compute_ms_per_block >= 0) || r.cache_tokens_left < 0) return reject("negative fields");
     return r;
   } catch (const std::exception& e) {

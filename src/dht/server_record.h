@@ -18,7 +18,8 @@ namespace brigade {
 struct ServerRecord {
   std::string peer;        // peer id, derived from public_key
   std::string public_key;  // raw 32 bytes
-  std::string model;       // model id the blocks belong to
+  std::string model;       // model id the blocks belong to (model/manifest.h)
+  std::string model_name;  // for people (`_name_or_path` or --model-name); never identity
   int num_blocks = 0;      // blocks of the whole model
   int block = 0;           // the DHT key this copy is stored under (kDirectoryBlock: the directory)
   int start = 0, end = 0;  // the server's whole span [start, end)
@@ -30,6 +31,16 @@ struct ServerRecord {
   std::string name;
   std::string version;
   std::map<std::string, double> next_rtt_ms;  // family hints: RTT to servers of the next blocks
+  // The manifest digest of every block of [start, end), as the server
+  // checked its weights against it: clients route only through servers
+  // whose digests equal their own manifest's.
+  std::map<int, std::string> block_digests;
+  // How the weights are held for compute ("f32", "bf16", "int8", ...):
+  // exactness holds per format, so clients route through one format.
+  std::string weight_format = "f32";
+  // Kernel version, ISA path and format: servers with equal ids agree
+  // bitwise. Empty: not announced.
+  std::string numerics;
   double expires_at = 0;   // unix seconds
 
   nlohmann::json to_json() const;
@@ -49,11 +60,20 @@ std::string seal_record(ServerRecord record, const Identity& identity);
 // Parses and verifies an envelope read from the DHT. Returns nullopt (and
 // never throws) on malformed JSON, missing or ill-typed fields, a bad
 // signature, a peer id that does not match the key, a block outside the
-// span, or a record stored under another block's key. An empty `model`
+// span, a record stored under another block's key, block digests that are
+// not exactly one 64-hex-digit digest per block of the span, or a weight
+// format or numerics id that is not short printable text. An empty `model`
 // accepts any model (the directory key).
 std::optional<ServerRecord> open_record(const std::string& bytes, const std::string& model,
                                         int block, std::string* why = nullptr);
 
 double unix_now();
+
+// Bounds on the free-text fields of a record.
+inline constexpr size_t kMaxRecordIdBytes = 128;    // weight_format, numerics
+inline constexpr size_t kMaxRecordNameBytes = 256;  // model_name
+// True when `text` has at most `max_size` bytes and no control character
+// (UTF-8 is fine): what open_record accepts in free-text fields.
+bool is_record_text(const std::string& text, size_t max_size);
 
 }  // namespace brigade

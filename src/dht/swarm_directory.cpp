@@ -1,39 +1,78 @@
 #include "dht/swarm_directory.h"
 
-#include "util/error.h"
-
-#include <nlohmann/json.hpp>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
 #include <future>
 #include <map>
-#include <sstream>
+#include <nlohmann/json.hpp>
+#include <set>
 #include <thread>
 
-#include <fmt/ranges.h>
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "util/error.h"
 
 namespace brigade {
 
-std::string model_id_for(const std::filesystem::path& model_dir) {
-  const auto path = model_dir / "config.json";
-  std::ifstream in(path);
-  require(in.good(), "cannot read {}", path.string());
-  std::stringstream text;
-  text << in.rdbuf();
-  try {
-    const auto config = nlohmann::json::parse(text.str());
-    if (config.contains("_name_or_path") && config["_name_or_path"].is_string() &&
-        !config["_name_or_path"].get<std::string>().empty()) {
-      return config["_name_or_path"].get<std::string>();
-    }
-  } catch (const nlohmann::json::exception& e) {
-    fail("{} is not valid JSON: {}", path.string(), e.what());
-  }
-  return "config-" + to_hex(digest(text.str())).substr(0, 16);
+ExpectedModel expected_model(const Manifest& manifest) {
+  return {manifest.model_id(), manifest.num_blocks(), manifest.block_digests};
 }
+
+ExpectedModel expected_model_of(const std::filesystem::path& model_dir) {
+  const ModelConfig config = ModelConfig::load(model_dir);
+  const auto checkpoint = Checkpoint::open(model_dir);
+  return expected_model(open_manifest(model_dir, config, *checkpoint));
+}
+
+namespace {
+
+// "[2, 4)" or "[2, 4), [6, 7)": runs of consecutive blocks.
+std::string block_ranges(const std::vector<int>& blocks) {
+  std::vector<std::string> runs;
+  for (size_t i = 0; i < blocks.size();) {
+    size_t j = i + 1;
+    while (j < blocks.size() && blocks[j] == blocks[j - 1] + 1) ++j;
+    runs.push_back(fmt::format("[{}, {})", blocks[i], blocks[j - 1] + 1));
+    i = j;
+  }
+  return fmt::format("{}", fmt::join(runs, ", "));
+}
+
+// Why `record` cannot serve `expected`'s blocks, or "" when it can.
+std::string mismatch(const ServerRecord& record, const ExpectedModel& expected) {
+  const std::string who = fmt::format("server {} at {}", record.peer, record.address);
+  if (record.num_blocks != expected.num_blocks) {
+    return fmt::format("{} serves model {} of {} blocks; this checkpoint has {} blocks", who,
+                       record.model, record.num_blocks, expected.num_blocks);
+  }
+  if (expected.block_digests.empty()) return "";
+  std::vector<int> differing;
+  for (int b = record.start; b < record.end; ++b) {
+    const auto it = record.block_digests.find(b);
+    if (it == record.block_digests.end() || it->second != expected.block_digests[b]) {
+      differing.push_back(b);
+    }
+  }
+  if (differing.empty()) {
+    if (record.model == expected.id) return "";
+    return fmt::format(
+        "{} serves blocks [{}, {}) of another model {} (the same block weights; "
+        "another config or head)",
+        who, record.start, record.end, record.model);
+  }
+  const int b = differing.front();
+  const auto it = record.block_digests.find(b);
+  return fmt::format(
+      "{} holds other weights for blocks {}: digest {} != manifest {}{}", who,
+      block_ranges(differing), it == record.block_digests.end() ? "(none)" : it->second,
+      expected.block_digests[b],
+      record.model == expected.id ? "" : " (it announces model " + record.model + ")");
+}
+
+}  // namespace
 
 void announce(DhtNode& dht, const ServerRecord& record, const Identity& identity) {
   // A stable value id per (peer, block) so that refreshes replace old values.
@@ -68,6 +107,17 @@ std::vector<ServerRecord> read_directory(DhtNode& dht, std::chrono::milliseconds
 
 SwarmView read_swarm(DhtNode& dht, const std::string& model, int num_blocks,
                      std::chrono::milliseconds timeout_per_block) {
+  return read_swarm(dht, ExpectedModel{model, num_blocks, {}}, timeout_per_block);
+}
+
+SwarmView read_swarm(DhtNode& dht, const ExpectedModel& expected,
+                     std::chrono::milliseconds timeout_per_block) {
+  require(expected.block_digests.empty() ||
+              static_cast<int>(expected.block_digests.size()) == expected.num_blocks,
+          "read_swarm: {} block digests for {} blocks", expected.block_digests.size(),
+          expected.num_blocks);
+  const std::string& model = expected.id;
+  const int num_blocks = expected.num_blocks;
   SwarmView view;
   std::map<std::string, ServerRecord> by_peer;
   const double now = unix_now();
@@ -99,6 +149,11 @@ SwarmView read_swarm(DhtNode& dht, const std::string& model, int num_blocks,
   }
   std::vector<bool> served(num_blocks, false);
   for (auto& [peer, record] : by_peer) {
+    if (auto why = mismatch(record, expected); !why.empty()) {
+      spdlog::debug("leaving out {}", why);
+      view.excluded.push_back({record, std::move(why)});
+      continue;
+    }
     if (record.state == "online") {
       for (int b = record.start; b < std::min(record.end, num_blocks); ++b) served[b] = true;
     }
@@ -116,14 +171,37 @@ namespace brigade {
 
 SwarmView wait_for_full_swarm(DhtNode& dht, const std::string& model, int num_blocks,
                               std::chrono::milliseconds wait) {
+  return wait_for_full_swarm(dht, ExpectedModel{model, num_blocks, {}}, wait);
+}
+
+SwarmView wait_for_full_swarm(DhtNode& dht, const ExpectedModel& expected,
+                              std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
   while (true) {
-    SwarmView view = read_swarm(dht, model, num_blocks);
+    SwarmView view = read_swarm(dht, expected);
     if (view.missing_blocks.empty()) return view;
     if (std::chrono::steady_clock::now() >= deadline) {
-      fail("the swarm does not serve blocks [{}] of model '{}' ({} servers found after {} s)",
-           fmt::join(view.missing_blocks, ", "), model, view.servers.size(),
-           std::chrono::duration_cast<std::chrono::seconds>(wait).count());
+      // Say who holds the missing blocks for other weights: servers under
+      // this id that announce other digests, and servers of other models.
+      std::vector<std::string> reasons;
+      const std::set<int> missing(view.missing_blocks.begin(), view.missing_blocks.end());
+      auto covers_missing = [&](const ServerRecord& r) {
+        for (int b = r.start; b < r.end; ++b) {
+          if (missing.count(b)) return true;
+        }
+        return false;
+      };
+      for (const auto& e : view.excluded) {
+        if (e.record.state == "online" && covers_missing(e.record)) reasons.push_back(e.reason);
+      }
+      for (const auto& r : read_directory(dht)) {
+        if (r.model == expected.id || r.state != "online" || !covers_missing(r)) continue;
+        if (auto why = mismatch(r, expected); !why.empty()) reasons.push_back(why);
+      }
+      fail("the swarm does not serve blocks [{}] of model {} ({} servers of it found after {} s){}",
+           fmt::join(view.missing_blocks, ", "), expected.id, view.servers.size(),
+           std::chrono::duration_cast<std::chrono::seconds>(wait).count(),
+           reasons.empty() ? "" : fmt::format("; {}", fmt::join(reasons, "; ")));
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }

@@ -5,7 +5,12 @@
 #include <algorithm>
 #include <cmath>
 
-#include "model/kernels.h"
+#include "kernels/attention.h"
+#include "kernels/linear.h"
+#include "kernels/numerics.h"
+#include "kernels/ops.h"
+#include "model/rope.h"
+#include "model/weights.h"
 #include "util/error.h"
 
 namespace brigade {
@@ -14,8 +19,9 @@ using namespace kernels;
 
 // ---- loading ----------------------------------------------------------------
 
-BlockSpan::BlockSpan(const ModelConfig& config, const Checkpoint& checkpoint, int start, int end)
-    : config_(config), start_(start), end_(end) {
+BlockSpan::BlockSpan(const ModelConfig& config, const Checkpoint& checkpoint, int start, int end,
+                     kernels::Quant quant)
+    : config_(config), start_(start), end_(end), checkpoint_(checkpoint.shared_from_this()) {
   require(0 <= start && start < end && end <= config.num_hidden_layers,
           "block span [{}, {}) is empty or outside the model's {} blocks", start, end,
           config.num_hidden_layers);
@@ -23,41 +29,53 @@ BlockSpan::BlockSpan(const ModelConfig& config, const Checkpoint& checkpoint, in
   const int64_t q_dim = config.q_dim(), kv_dim = config.kv_dim();
   for (int i = start; i < end; ++i) {
     const auto prefix = fmt::format("model.layers.{}.", i);
-    auto load = [&](const std::string& suffix, std::vector<int64_t> shape) {
-      return checkpoint.load(prefix + suffix, shape);
+    auto vector = [&](const std::string& suffix, int64_t size) {
+      return checkpoint.load(prefix + suffix, {size});
+    };
+    auto matrix = [&](const std::string& suffix, int64_t out_dim, int64_t in_dim) {
+      return load_matrix(checkpoint, prefix + suffix, out_dim, in_dim, quant);
     };
     BlockWeights w;
-    w.input_norm = load("input_layernorm.weight", {hidden});
-    w.wq = load("self_attn.q_proj.weight", {q_dim, hidden});
-    w.wk = load("self_attn.k_proj.weight", {kv_dim, hidden});
-    w.wv = load("self_attn.v_proj.weight", {kv_dim, hidden});
-    w.wo = load("self_attn.o_proj.weight", {hidden, q_dim});
+    w.input_norm = vector("input_layernorm.weight", hidden);
+    w.wq = matrix("self_attn.q_proj.weight", q_dim, hidden);
+    w.wk = matrix("self_attn.k_proj.weight", kv_dim, hidden);
+    w.wv = matrix("self_attn.v_proj.weight", kv_dim, hidden);
+    w.wo = matrix("self_attn.o_proj.weight", hidden, q_dim);
     if (config.attention_bias) {
-      w.bq = load("self_attn.q_proj.bias", {q_dim});
-      w.bk = load("self_attn.k_proj.bias", {kv_dim});
-      w.bv = load("self_attn.v_proj.bias", {kv_dim});
+      w.bq = vector("self_attn.q_proj.bias", q_dim);
+      w.bk = vector("self_attn.k_proj.bias", kv_dim);
+      w.bv = vector("self_attn.v_proj.bias", kv_dim);
     }
-    w.post_norm = load("post_attention_layernorm.weight", {hidden});
-    w.w_gate = load("mlp.gate_proj.weight", {inter, hidden});
-    w.w_up = load("mlp.up_proj.weight", {inter, hidden});
-    w.w_down = load("mlp.down_proj.weight", {hidden, inter});
+    w.post_norm = vector("post_attention_layernorm.weight", hidden);
+    w.w_gate = matrix("mlp.gate_proj.weight", inter, hidden);
+    w.w_up = matrix("mlp.up_proj.weight", inter, hidden);
+    w.w_down = matrix("mlp.down_proj.weight", hidden, inter);
     blocks_.push_back(std::move(w));
   }
-  const int half = config.head_dim / 2;
-  rope_inv_freq_.resize(half);
-  for (int i = 0; i < half; ++i)
-    rope_inv_freq_[i] = static_cast<float>(
-        std::pow(config.rope_theta, -2.0 * i / static_cast<double>(config.head_dim)));
+  format_ = blocks_.front().wq.format();
+  for (const auto& w : blocks_)
+    for (const auto* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
+      require(m->format() == format_,
+              "blocks [{}, {}) of {} mix weight formats ({} and {}): one span computes in one "
+              "format",
+              start, end, checkpoint.dir().string(), kernels::format_name(format_),
+              kernels::format_name(m->format()));
+  rope_inv_freq_ = rope_inv_freq(config);
 }
 
 size_t BlockSpan::weight_bytes() const {
-  size_t floats = 0;
+  size_t bytes = 0;
   for (const auto& w : blocks_) {
-    for (const auto* t : {&w.input_norm, &w.wq, &w.wk, &w.wv, &w.wo, &w.bq, &w.bk, &w.bv,
-                          &w.post_norm, &w.w_gate, &w.w_up, &w.w_down})
-      floats += t->size();
+    for (const auto* v : {&w.input_norm, &w.bq, &w.bk, &w.bv, &w.post_norm})
+      bytes += v->size() * sizeof(float);
+    for (const auto* m : {&w.wq, &w.wk, &w.wv, &w.wo, &w.w_gate, &w.w_up, &w.w_down})
+      bytes += m->bytes();
   }
-  return floats * sizeof(float);
+  return bytes;
+}
+
+std::string BlockSpan::numerics_id() const {
+  return kernels::numerics_id(format_);
 }
 
 KvCache BlockSpan::make_cache(int batch, int max_length) const {
@@ -96,8 +114,7 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
   const int dim = c.hidden_size, inter = c.intermediate_size, head_dim = c.head_dim;
   const int heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
   const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
-  const int group = heads / kv_heads;  // query heads per kv head (GQA)
-  const int rows = batch * tokens;
+  const int rows = batch * tokens;  // row b * tokens + t is token t of sequence b
   const float eps = static_cast<float>(c.rms_norm_eps);
 
   // Scratch is per call so that sessions on other threads never share it.
@@ -105,7 +122,10 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
   std::vector<float> q(static_cast<size_t>(rows) * q_dim), attn(static_cast<size_t>(rows) * q_dim);
   std::vector<float> k(static_cast<size_t>(rows) * kv_dim), v(static_cast<size_t>(rows) * kv_dim);
   std::vector<float> gate(static_cast<size_t>(rows) * inter), up(static_cast<size_t>(rows) * inter);
-  std::vector<float> scores(position + tokens);
+  std::vector<int> positions(rows);
+  for (int r = 0; r < rows; ++r) positions[r] = position + r % tokens;
+  std::vector<const float*> keys(static_cast<size_t>(rows) * kv_heads);
+  std::vector<const float*> values(keys.size());
   float* x = hidden.data();
 
   for (int layer = 0; layer < last - first; ++layer) {
@@ -113,9 +133,8 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
 
     // Attention: q, k, v projections of the normed input.
     rmsnorm(xb.data(), x, w.input_norm, rows, eps);
-    matmul(q.data(), xb.data(), w.wq.data(), rows, q_dim, dim);
-    matmul(k.data(), xb.data(), w.wk.data(), rows, kv_dim, dim);
-    matmul(v.data(), xb.data(), w.wv.data(), rows, kv_dim, dim);
+    const kernels::LinearOutput qkv[] = {{&w.wq, q.data()}, {&w.wk, k.data()}, {&w.wv, v.data()}};
+    linear_many(xb.data(), rows, qkv);
     if (c.attention_bias) {
       add_bias(q.data(), w.bq, rows);
       add_bias(k.data(), w.bk, rows);
@@ -123,41 +142,34 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
     }
 
     // RoPE on q and k, then k and v into the cache at their positions.
-    for (int b = 0; b < batch; ++b) {
-      for (int t = 0; t < tokens; ++t) {
-        const size_t r = static_cast<size_t>(b) * tokens + t;
-        rope(&q[r * q_dim], heads, head_dim, position + t, rope_inv_freq_);
-        rope(&k[r * kv_dim], kv_heads, head_dim, position + t, rope_inv_freq_);
-        for (int h = 0; h < kv_heads; ++h) {
-          const size_t at = static_cast<size_t>(position + t) * head_dim;
-          std::copy_n(&k[r * kv_dim + h * head_dim], head_dim, cache.keys(layer, b, h) + at);
-          std::copy_n(&v[r * kv_dim + h * head_dim], head_dim, cache.values(layer, b, h) + at);
-        }
+    for (int r = 0; r < rows; ++r) {
+      const int b = r / tokens;
+      rope(&q[static_cast<size_t>(r) * q_dim], heads, head_dim, positions[r], rope_inv_freq_);
+      rope(&k[static_cast<size_t>(r) * kv_dim], kv_heads, head_dim, positions[r], rope_inv_freq_);
+      for (int h = 0; h < kv_heads; ++h) {
+        const size_t at = static_cast<size_t>(positions[r]) * head_dim;
+        const size_t from = static_cast<size_t>(r) * kv_dim + h * head_dim;
+        std::copy_n(&k[from], head_dim, cache.keys(layer, b, h) + at);
+        std::copy_n(&v[from], head_dim, cache.values(layer, b, h) + at);
+        keys[static_cast<size_t>(r) * kv_heads + h] = cache.keys(layer, b, h);
+        values[static_cast<size_t>(r) * kv_heads + h] = cache.values(layer, b, h);
       }
     }
 
-    // Causal attention per query head; query head h reads kv head h / group.
-    for (int b = 0; b < batch; ++b) {
-      for (int t = 0; t < tokens; ++t) {
-        const size_t r = static_cast<size_t>(b) * tokens + t;
-        for (int h = 0; h < heads; ++h) {
-          attend(&attn[r * q_dim + h * head_dim], &q[r * q_dim + h * head_dim],
-                 cache.keys(layer, b, h / group), cache.values(layer, b, h / group), position + t,
-                 head_dim, scores.data());
-        }
-      }
-    }
+    // Causal attention of every query over its sequence's cache (GQA).
+    kernels::attention({q.data(), attn.data(), rows, positions.data(), heads, kv_heads, head_dim,
+                        keys.data(), values.data()});
 
     // Output projection and residual.
-    matmul(delta.data(), attn.data(), w.wo.data(), rows, dim, q_dim);
+    linear(attn.data(), rows, w.wo, delta.data());
     for (size_t i = 0; i < delta.size(); ++i) x[i] += delta[i];
 
     // SwiGLU MLP and residual: x += down(silu(gate(h)) * up(h)).
     rmsnorm(xb.data(), x, w.post_norm, rows, eps);
-    matmul(gate.data(), xb.data(), w.w_gate.data(), rows, inter, dim);
-    matmul(up.data(), xb.data(), w.w_up.data(), rows, inter, dim);
+    const kernels::LinearOutput gate_up[] = {{&w.w_gate, gate.data()}, {&w.w_up, up.data()}};
+    linear_many(xb.data(), rows, gate_up);
     for (size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
-    matmul(delta.data(), gate.data(), w.w_down.data(), rows, dim, inter);
+    linear(gate.data(), rows, w.w_down, delta.data());
     for (size_t i = 0; i < delta.size(); ++i) x[i] += delta[i];
   }
   cache.set_length(position + tokens);

@@ -1,38 +1,52 @@
 #pragma once
-// A contiguous span [start, end) of decoder blocks with their weights in f32,
-// and the forward pass over it. The math reads top to bottom like the paper:
-// RMSNorm -> attention with RoPE and GQA -> residual -> RMSNorm -> SwiGLU MLP
-// -> residual. Multi-token steps go through GEMM, one-token steps through GEMV.
+// A contiguous span [start, end) of decoder blocks with their weights, and the
+// forward pass over it. The math reads top to bottom like the paper: RMSNorm
+// -> attention with RoPE and GQA -> residual -> RMSNorm -> SwiGLU MLP ->
+// residual. Linear layers compute in the checkpoint's stored format (f32,
+// bf16, f16, straight from the memory map) or in int8/int4 quantized at load;
+// every kernel is batch invariant (kernels/kernel_table.h), so a prefill of T
+// tokens gives bitwise the outputs and cache of T one-token steps.
 
+#include "kernels/format.h"
+#include "kernels/weight_matrix.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
 
 #include <memory>
 #include <span>
+#include <string>
 #include <vector>
 
 namespace brigade {
 
 struct BlockWeights {
-  std::vector<float> input_norm;             // [hidden]
-  std::vector<float> wq, wk, wv, wo;         // row-major [out, in] as in HF
-  std::vector<float> bq, bk, bv;             // empty unless attention_bias
-  std::vector<float> post_norm;              // [hidden]
-  std::vector<float> w_gate, w_up, w_down;   // [inter, hidden], [inter, hidden], [hidden, inter]
+  std::vector<float> input_norm;                 // [hidden]
+  kernels::WeightMatrix wq, wk, wv, wo;          // [out, in] as in HF
+  std::vector<float> bq, bk, bv;                 // empty unless attention_bias
+  std::vector<float> post_norm;                  // [hidden]
+  kernels::WeightMatrix w_gate, w_up, w_down;    // [inter, hidden], [inter, hidden], [hidden, inter]
 };
 
 class BlockSpan {
  public:
-  // Loads only the tensors of blocks start..end-1 (`model.layers.{i}.*`).
+  // Loads only the tensors of blocks start..end-1 (`model.layers.{i}.*`),
+  // quantized to int8/int4 when `quant` says so (Quant::kNone: as stored).
+  // Keeps `checkpoint` alive: unquantized weights are views of its mapping.
   // Throws Error when the span is outside [0, num_hidden_layers) or empty, or
-  // a tensor is missing or misshapen.
-  BlockSpan(const ModelConfig& config, const Checkpoint& checkpoint, int start, int end);
+  // a tensor is missing, misshapen or cannot be quantized.
+  BlockSpan(const ModelConfig& config, const Checkpoint& checkpoint, int start, int end,
+            kernels::Quant quant = kernels::Quant::kNone);
 
   int start() const { return start_; }
   int end() const { return end_; }
   const ModelConfig& config() const { return config_; }
   size_t weight_bytes() const;
+  // The format the linear layers compute in ("bf16", "int4", ...).
+  kernels::WeightFormat weight_format() const { return format_; }
+  // Which servers agree bitwise with this one: kernel version, numerics
+  // family of the CPU path, weight format (DESIGN.md, "Determinism").
+  std::string numerics_id() const;
 
   // A cache sized for this span.
   KvCache make_cache(int batch, int max_length) const;
@@ -57,6 +71,8 @@ class BlockSpan {
  private:
   ModelConfig config_;
   int start_, end_;
+  std::shared_ptr<const Checkpoint> checkpoint_;  // owns the mapped weights
+  kernels::WeightFormat format_;
   std::vector<BlockWeights> blocks_;
   std::vector<float> rope_inv_freq_;  // [head_dim / 2]
 };

@@ -44,58 +44,6 @@ DType parse_dtype(const std::string& name) {
 
 size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
 
-// ---- f32 <-> 16-bit floats ----------------------------------------------
-
-uint16_t f32_to_bf16(float value) {
-  const uint32_t bits = std::bit_cast<uint32_t>(value);
-  // Keep NaNs NaN: rounding could carry a NaN payload into infinity.
-  if (std::isnan(value)) return static_cast<uint16_t>((bits >> 16) | 0x0040);
-  const uint32_t rounding = 0x7FFF + ((bits >> 16) & 1);  // round to nearest even
-  return static_cast<uint16_t>((bits + rounding) >> 16);
-}
-
-float bf16_to_f32(uint16_t value) {
-  return std::bit_cast<float>(static_cast<uint32_t>(value) << 16);
-}
-
-uint16_t f32_to_f16(float value) {
-  const uint32_t bits = std::bit_cast<uint32_t>(value);
-  const uint16_t sign = static_cast<uint16_t>((bits >> 16) & 0x8000);
-  const uint32_t abs = bits & 0x7FFFFFFF;
-  if (abs > 0x7F800000) return sign | 0x7E00;   // NaN (quiet)
-  if (abs >= 0x477FF000) return sign | 0x7C00;  // rounds to >= 65520: infinity
-  if (abs < 0x38800000) {
-    // Result is an f16 subnormal (or zero): value / 2^-24, rounded to nearest even.
-    if (abs < 0x33000000) return sign;  // below half the smallest subnormal
-    const int exponent = static_cast<int>(abs >> 23);
-    const uint32_t mantissa = (abs & 0x7FFFFF) | 0x800000;
-    const int shift = 126 - exponent;  // bits to drop so that 1 ulp = 2^-24
-    const uint32_t half = 1u << (shift - 1);
-    uint32_t result = mantissa >> shift;
-    const uint32_t remainder = mantissa & ((1u << shift) - 1);
-    if (remainder > half || (remainder == half && (result & 1))) ++result;
-    return sign | static_cast<uint16_t>(result);
-  }
-  // Normal: rebias the exponent (127 -> 15) and round the 13 dropped bits;
-  // a carry out of the mantissa correctly bumps the exponent.
-  const uint32_t rebased = abs - (112u << 23);
-  const uint32_t rounding = 0x0FFF + ((rebased >> 13) & 1);
-  return sign | static_cast<uint16_t>((rebased + rounding) >> 13);
-}
-
-float f16_to_f32(uint16_t value) {
-  const uint32_t sign = static_cast<uint32_t>(value & 0x8000) << 16;
-  const uint32_t exponent = (value >> 10) & 0x1F;
-  const uint32_t mantissa = value & 0x3FF;
-  if (exponent == 0) {
-    // Zero or subnormal: mantissa * 2^-24 is exact in f32.
-    const float magnitude = std::ldexp(static_cast<float>(mantissa), -24);
-    return sign ? -magnitude : magnitude;
-  }
-  if (exponent == 31) return std::bit_cast<float>(sign | 0x7F800000 | (mantissa << 13));
-  return std::bit_cast<float>(sign | ((exponent + 112) << 23) | (mantissa << 13));
-}
-
 // ---- reading ----------------------------------------------------------------
 
 struct Checkpoint::Mapping {
@@ -196,6 +144,7 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
   auto checkpoint = std::shared_ptr<Checkpoint>(new Checkpoint());
   checkpoint->dir_ = dir;
   std::vector<std::string> files;
+  std::map<std::string, std::string> weight_map;  // tensor -> file, sharded only
   const auto index_path = dir / kIndexFile;
   if (fs::exists(index_path)) {
     std::ifstream in(index_path);
@@ -217,6 +166,7 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
       require(f.find('/') == std::string::npos && f != "..",
               "{}: weight_map entry '{}' names a file outside the directory: '{}'",
               index_path.string(), name, f);
+      weight_map[name] = f;
       if (unique.insert(f).second) files.push_back(f);
     }
   } else {
@@ -225,6 +175,11 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
     files.push_back(kSingleFile);
   }
   for (const auto& file : files) {
+    if (!weight_map.empty() && !fs::exists(dir / file)) {
+      for (const auto& [name, f] : weight_map)
+        if (f == file) checkpoint->absent_[name] = file;
+      continue;
+    }
     for (auto& info : read_header(dir / file, file)) {
       const auto name = info.name;
       require(!checkpoint->tensors_.count(name), "{}: tensor '{}' appears in two files",
@@ -232,6 +187,9 @@ std::shared_ptr<const Checkpoint> Checkpoint::open(const fs::path& dir) {
       checkpoint->tensors_.emplace(name, std::move(info));
     }
   }
+  require(!checkpoint->tensors_.empty() || checkpoint->absent_.empty(),
+          "{}: none of the shards its index names is present (first: {})", dir.string(),
+          files.empty() ? "" : files.front());
   return checkpoint;
 }
 
@@ -241,8 +199,31 @@ bool Checkpoint::has(const std::string& name) const { return tensors_.count(name
 
 const TensorInfo& Checkpoint::info(const std::string& name) const {
   const auto it = tensors_.find(name);
-  require(it != tensors_.end(), "missing tensor '{}' in checkpoint {}", name, dir_.string());
+  if (it == tensors_.end()) {
+    const auto absent = absent_.find(name);
+    require(absent == absent_.end(),
+            "tensor '{}' is in shard {}, which is not in checkpoint {} (a partial checkpoint "
+            "must hold the shards of the tensors this process uses)",
+            name, absent == absent_.end() ? "" : absent->second, dir_.string());
+    fail("missing tensor '{}' in checkpoint {}", name, dir_.string());
+  }
   return it->second;
+}
+
+std::vector<std::string> Checkpoint::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, info] : tensors_) out.push_back(name);
+  return out;
+}
+
+std::span<const uint8_t> Checkpoint::bytes(const std::string& name) const {
+  const auto& t = info(name);
+  const auto& mapping = map_file(t.file);
+  // The header was validated against the file size at open; re-check in case
+  // the file was truncated since.
+  require(t.offset + t.nbytes <= mapping.size, "{}: tensor '{}' lies past the end of the file",
+          (dir_ / t.file).string(), name);
+  return {mapping.data + t.offset, static_cast<size_t>(t.nbytes)};
 }
 
 const Checkpoint::Mapping& Checkpoint::map_file(const std::string& file) const {
@@ -269,17 +250,21 @@ const Checkpoint::Mapping& Checkpoint::map_file(const std::string& file) const {
   return *mapping;
 }
 
+void Checkpoint::release(const std::string& name) const {
+  const auto span = bytes(name);
+  // Only whole pages inside the tensor: its neighbours may still be in use.
+  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
+  const uintptr_t begin = (reinterpret_cast<uintptr_t>(span.data()) + page - 1) & ~(page - 1);
+  const uintptr_t end = (reinterpret_cast<uintptr_t>(span.data()) + span.size()) & ~(page - 1);
+  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
+}
+
 std::vector<float> Checkpoint::load(const std::string& name,
                                     const std::vector<int64_t>& expected_shape) const {
   const auto& t = info(name);
   require(t.shape == expected_shape, "{}: tensor '{}' has shape {}, expected {}",
           (dir_ / t.file).string(), name, shape_string(t.shape), shape_string(expected_shape));
-  const auto& mapping = map_file(t.file);
-  // The header was validated against the file size at open; re-check in case
-  // the file was truncated since.
-  require(t.offset + t.nbytes <= mapping.size, "{}: tensor '{}' lies past the end of the file",
-          (dir_ / t.file).string(), name);
-  const uint8_t* src = mapping.data + t.offset;
+  const uint8_t* src = bytes(name).data();
   const size_t count = t.nbytes / dtype_size(t.dtype);
   std::vector<float> out(count);
   switch (t.dtype) {

@@ -9,8 +9,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <vector>
+
+#include "kernels/half.h"
 
 namespace brigade {
 
@@ -28,16 +31,34 @@ struct TensorInfo {
   uint64_t nbytes = 0;
 };
 
-class Checkpoint {
+class Checkpoint : public std::enable_shared_from_this<Checkpoint> {
  public:
   // Reads headers only (index json and each shard's safetensors header).
   // Throws Error naming the file on a missing file, a truncated or malformed
   // header, an unsupported dtype or a tensor whose data lies past the file end.
+  // A sharded checkpoint may lack shards (a client needs only the shards with
+  // the embeddings, final norm and LM head; a server only its blocks'): their
+  // tensors are known by name, and asking for one throws an Error naming the
+  // missing shard.
   static std::shared_ptr<const Checkpoint> open(const std::filesystem::path& dir);
 
   const std::filesystem::path& dir() const { return dir_; }
   bool has(const std::string& name) const;
   const TensorInfo& info(const std::string& name) const;  // throws naming the tensor
+
+  // Names of every tensor whose shard is present, in name order.
+  std::vector<std::string> names() const;
+
+  // The tensor's bytes exactly as stored in the file (its dtype, little
+  // endian), straight from the memory map: no copy. Valid while this
+  // Checkpoint lives. Throws like info(), or when the file shrank since open.
+  std::span<const uint8_t> bytes(const std::string& name) const;
+
+  // Gives the pages of the tensor's bytes back to the kernel (they stay
+  // mapped and are read again from the file if touched): for tensors that
+  // were copied, such as weights quantized at load, so that a process does
+  // not hold both copies.
+  void release(const std::string& name) const;
 
   // Loads `name` converted to f32. Throws Error naming file and tensor when
   // the tensor is missing or its shape differs from `expected_shape`.
@@ -49,6 +70,7 @@ class Checkpoint {
   struct Mapping;
   std::filesystem::path dir_;
   std::map<std::string, TensorInfo> tensors_;
+  std::map<std::string, std::string> absent_;  // tensor -> shard file not in dir_
   mutable std::map<std::string, std::unique_ptr<Mapping>> mappings_;  // by file, opened lazily
   mutable std::mutex mappings_mutex_;  // load() may run on several threads
   const Mapping& map_file(const std::string& file) const;
@@ -68,11 +90,5 @@ struct TensorToWrite {
 void write_safetensors(const std::filesystem::path& dir, const std::vector<TensorToWrite>& tensors,
                        DType dtype, int shards);
 
-// f32 <-> bf16/f16 conversions (round to nearest even), shared by the loader
-// and the wire codec.
-uint16_t f32_to_bf16(float value);
-float bf16_to_f32(uint16_t value);
-uint16_t f32_to_f16(float value);
-float f16_to_f32(uint16_t value);
 
 }  // namespace brigade

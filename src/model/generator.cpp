@@ -1,7 +1,10 @@
 #include "model/generator.h"
 
+#include <algorithm>
 #include <chrono>
+#include <optional>
 
+#include "tokenizer/streaming_decoder.h"
 #include "util/error.h"
 
 namespace brigade {
@@ -29,26 +32,27 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
 
   Sampler sampler(request.sampling);
   std::vector<float> logits(vocab);
-  std::string emitted;  // text already passed to on_token
+  // Text for on_token; it holds back a character whose bytes are split
+  // between tokens until the token that completes it.
+  std::optional<StreamingDecoder> stream;
+  if (tokenizer != nullptr) stream.emplace(*tokenizer);
 
   // Appends `id`, reports it, and says whether generation goes on.
   auto accept = [&](int32_t id, double ms) {
     result.ids.push_back(id);
     result.new_ids.push_back(id);
     std::string piece;
-    if (tokenizer != nullptr) {
-      // Decoding the whole suffix, not the token alone, keeps the spaces that
-      // sentencepiece attaches to word starts.
-      const auto text = tokenizer->decode(result.new_ids);
-      size_t common = 0;
-      while (common < emitted.size() && common < text.size() && emitted[common] == text[common])
-        ++common;
-      piece = text.substr(common);
-      emitted = text;
+    if (stream) {
+      piece = stream->push(id);
+      // The budget's last token shows what is held back (as U+FFFD).
+      if (static_cast<int>(result.new_ids.size()) == request.max_new_tokens)
+        piece += stream->finish();
     }
     if (request.on_token)
       request.on_token(static_cast<int>(result.new_ids.size()) - 1, id, piece, ms);
-    const bool eos = request.stop_at_eos && id == config.eos_token_id;
+    const bool eos = request.stop_at_eos && (config.is_eos(id) ||
+                                             std::ranges::find(request.stop_ids, id) !=
+                                                 request.stop_ids.end());
     return !eos && static_cast<int>(result.new_ids.size()) < request.max_new_tokens;
   };
 
@@ -61,6 +65,7 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
   head.logits(std::span<const float>(hidden).subspan(static_cast<size_t>(n - 1) * dim, dim), 1,
               logits);
   if (request.keep_first_logits) result.first_logits = logits;
+  if (request.keep_all_logits) result.all_logits.push_back(logits);
   int32_t id = sampler.sample(logits);
   result.prefill_s = ms_since(start) / 1000.0;
   bool more = accept(id, result.prefill_s * 1000.0);
@@ -75,6 +80,7 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
     head.embed(std::span<const int32_t>(&id, 1), hidden);
     blocks.forward(hidden, 1, 1, position);
     head.logits(hidden, 1, logits);
+    if (request.keep_all_logits) result.all_logits.push_back(logits);
     id = sampler.sample(logits);
     const double ms = ms_since(step_start);
     decode_ms += ms;
@@ -82,7 +88,10 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
     more = accept(id, ms);
   }
   result.per_token_ms = steps > 0 ? decode_ms / steps : 0.0;
-  result.text = emitted;
+  if (stream) {
+    stream->finish();
+    result.text = stream->text();
+  }
   return result;
 }
 

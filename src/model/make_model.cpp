@@ -8,8 +8,8 @@
 #include <random>
 
 #include "model/config.h"
-#include "model/tokenizer.h"
-#include "model/tokenizer_corpus.h"
+#include "tokenizer/sentencepiece_trainer.h"
+#include "tokenizer/tokenizer_corpus.h"
 #include "util/error.h"
 
 namespace brigade {
@@ -59,6 +59,20 @@ void make_model(const MakeModelOptions& o, const std::filesystem::path& out) {
                       {"tie_word_embeddings", o.tied}};
   if (o.head_dim != 0) j["head_dim"] = o.head_dim;
   if (o.model_type == "mistral") j["rope_theta"] = 1000000.0;
+  if (!o.rope_scaling.empty()) {
+    try {
+      j["rope_scaling"] = nlohmann::json::parse(o.rope_scaling);
+    } catch (const nlohmann::json::exception& e) {
+      fail("make-model: rope_scaling is not JSON: {}", e.what());
+    }
+  }
+  if (o.sliding_window != 0) {
+    j["sliding_window"] = o.sliding_window;
+    if (o.model_type == "qwen2") {
+      j["use_sliding_window"] = true;
+      j["max_window_layers"] = 0;  // every layer slides
+    }
+  }
   const ModelConfig config = ModelConfig::from_json(j, "make-model options");
   require(!o.tokenizer || o.vocab >= kMinTokenizerVocab,
           "make-model: vocab {} is too small for the tokenizer (needs >= {}; or make the model "

@@ -3,11 +3,11 @@
 // benchmarks: config.json, safetensors (sharded or not) and a sentencepiece
 // tokenizer trained from a small bundled text so that text prompts work.
 
-#include "model/checkpoint.h"
-
 #include <cstdint>
 #include <filesystem>
 #include <string>
+
+#include "model/checkpoint.h"
 
 namespace brigade {
 
@@ -24,6 +24,11 @@ struct MakeModelOptions {
   DType dtype = DType::F32;
   int shards = 1;
   bool tied = false;
+  // config.json's rope_scaling as a JSON object, e.g.
+  // {"rope_type": "linear", "factor": 2}; "" = none.
+  std::string rope_scaling;
+  // Attention window (mistral, or qwen2 with every layer sliding); 0 = none.
+  int sliding_window = 0;
   bool tokenizer = true;
   uint64_t seed = 0;
 };

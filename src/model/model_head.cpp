@@ -2,16 +2,24 @@
 
 #include <algorithm>
 
-#include "model/kernels.h"
+#include "kernels/linear.h"
+#include "kernels/ops.h"
+#include "model/weights.h"
 #include "util/error.h"
 
 namespace brigade {
 
-ModelHead::ModelHead(const ModelConfig& config, const Checkpoint& checkpoint) : config_(config) {
+ModelHead::ModelHead(const ModelConfig& config, const Checkpoint& checkpoint, kernels::Quant quant)
+    : config_(config), checkpoint_(checkpoint.shared_from_this()) {
   const int64_t vocab = config.vocab_size, hidden = config.hidden_size;
-  embeddings_ = checkpoint.load("model.embed_tokens.weight", {vocab, hidden});
+  embeddings_ = load_matrix(checkpoint, "model.embed_tokens.weight", vocab, hidden,
+                            kernels::Quant::kNone);
   final_norm_ = checkpoint.load("model.norm.weight", {hidden});
-  if (!config.tie_word_embeddings) lm_head_ = checkpoint.load("lm_head.weight", {vocab, hidden});
+  // Tied: the LM head multiplies with the embedding matrix (transformers
+  // ignores a stored lm_head.weight then).
+  lm_head_ = load_matrix(checkpoint,
+                         config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight",
+                         vocab, hidden, quant);
 }
 
 void ModelHead::embed(std::span<const int32_t> ids, std::span<float> out) const {
@@ -22,7 +30,7 @@ void ModelHead::embed(std::span<const int32_t> ids, std::span<float> out) const 
     require(ids[i] >= 0 && ids[i] < config_.vocab_size,
             "token id {} at index {} is outside the vocabulary [0, {})", ids[i], i,
             config_.vocab_size);
-    std::copy_n(&embeddings_[static_cast<size_t>(ids[i]) * hidden], hidden, &out[i * hidden]);
+    embeddings_.row_f32(ids[i], &out[i * hidden]);
   }
 }
 
@@ -35,8 +43,7 @@ void ModelHead::logits(std::span<const float> hidden, int rows, std::span<float>
   std::vector<float> normed(hidden.size());
   kernels::rmsnorm(normed.data(), hidden.data(), final_norm_, rows,
                    static_cast<float>(config_.rms_norm_eps));
-  const auto& head = config_.tie_word_embeddings ? embeddings_ : lm_head_;
-  kernels::matmul(logits.data(), normed.data(), head.data(), rows, vocab, dim);
+  kernels::linear(normed.data(), rows, lm_head_, logits.data());
 }
 
 }  // namespace brigade

@@ -24,9 +24,8 @@ void validate_open(const rpc::OpenSession& open, const BlockSpan& span) {
           open.start(), open.end(), span.start(), span.end());
   require(open.batch() >= 1 && open.batch() <= kMaxBatch, "session {}: batch {} is not in 1..{}",
           open.session_id(), open.batch(), kMaxBatch);
-  require(open.max_length() >= 1 && open.max_length() <= span.config().max_position_embeddings,
-          "session {}: max length {} is not in 1..{}", open.session_id(), open.max_length(),
-          span.config().max_position_embeddings);
+  span.config().require_context(open.max_length(),
+                                fmt::format("session {}: max length", open.session_id()));
   require(rpc::WireDType_IsValid(open.dtype()), "session {}: unknown wire dtype {}",
           open.session_id(), static_cast<int>(open.dtype()));
 }

@@ -43,7 +43,7 @@ struct StepOutcome {
 
 // Checks an open request against the served span: a non-empty session id of
 // at most 128 bytes, [start, end) inside the span, 1 <= batch <= 64,
-// 1 <= max_length <= max_position_embeddings, a known wire dtype.
+// 1 <= max_length <= config.max_context(), a known wire dtype.
 void validate_open(const rpc::OpenSession& open, const BlockSpan& span);
 
 // Collects a client's Step messages into whole steps. The first chunk of a

@@ -39,7 +39,16 @@ Server::Server(ServerOptions options)
       identity_(options_.identity_file.empty() ? Identity::generate()
                                                : Identity::load_or_create(options_.identity_file)) {
   const ModelConfig config = ModelConfig::load(options_.model_dir);
-  model_id_ = model_id_for(options_.model_dir);
+  checkpoint_ = Checkpoint::open(options_.model_dir);
+  manifest_ = open_manifest(options_.model_dir, config, *checkpoint_);
+  model_id_ = manifest_.model_id();
+  model_name_ =
+      options_.model_name.empty() ? model_name_of(options_.model_dir) : options_.model_name;
+  require(is_record_text(model_name_, kMaxRecordNameBytes),
+          "the model name '{}' is longer than {} bytes or has control characters (set another "
+          "with --model-name)",
+          model_name_, kMaxRecordNameBytes);
+  const ExpectedModel expected = expected_model(manifest_);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.listen.host, 0}, options_.initial_peers);
 
   int start = options_.start, end = options_.end;
@@ -48,14 +57,16 @@ Server::Server(ServerOptions options)
             "--num-blocks {} exceeds the model's {} blocks", options_.num_blocks,
             config.num_hidden_layers);
     if (!options_.initial_peers.empty()) dht_->wait_for_peers(std::chrono::seconds(5));
-    const SwarmView view = read_swarm(*dht_, model_id_, config.num_hidden_layers);
+    const SwarmView view = read_swarm(*dht_, expected);
     start = choose_blocks(view, config.num_hidden_layers, options_.num_blocks);
     end = start + options_.num_blocks;
   }
   require(start >= 0 && start < end && end <= config.num_hidden_layers,
           "blocks {}:{} are not a span of the model's {} blocks", start, end,
           config.num_hidden_layers);
-  checkpoint_ = Checkpoint::open(options_.model_dir);
+  // A manifest shipped with a partial checkpoint (or copied from other
+  // weights) must describe the blocks this server is about to serve.
+  verify_manifest(manifest_, config, *checkpoint_, ManifestUse{false, start, end});
   span_ = std::make_unique<BlockSpan>(config, *checkpoint_, start, end);
   compute_ms_per_block_ = measure_ms_per_block(*span_);
 
@@ -72,8 +83,8 @@ Server::Server(ServerOptions options)
   address_ = options_.announce.empty() ? HostPort{options_.listen.host, port}.str()
                                        : options_.announce;
 
-  spdlog::info("serving blocks [{}, {}) of {} at {} as {} ({:.2f} ms/block)", start, end,
-               model_id_, address_, identity_.peer_id(), compute_ms_per_block_);
+  spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)", start, end,
+               model_id_, model_name_, address_, identity_.peer_id(), compute_ms_per_block_);
   announce(*dht_, record("online"), identity_);
   announcer_ = std::thread([this] { announce_loop(); });
 }
@@ -83,6 +94,7 @@ Server::~Server() { shutdown(); }
 ServerRecord Server::record(const std::string& state) const {
   ServerRecord r;
   r.model = model_id_;
+  r.model_name = model_name_;
   r.num_blocks = span_->config().num_hidden_layers;
   r.start = span_->start();
   r.end = span_->end();
@@ -93,6 +105,10 @@ ServerRecord Server::record(const std::string& state) const {
   r.family = options_.family;
   r.name = options_.name;
   r.version = kVersion;
+  for (int b = span_->start(); b < span_->end(); ++b)
+    r.block_digests[b] = manifest_.block_digests[b];
+  r.weight_format = weight_format_;
+  r.numerics = numerics_;
   {
     std::lock_guard lock(mutex_);
     r.next_rtt_ms = next_rtt_ms_;
@@ -104,7 +120,7 @@ ServerRecord Server::record(const std::string& state) const {
 void Server::measure_next_rtts() {
   const int num_blocks = span_->config().num_hidden_layers;
   if (span_->end() >= num_blocks) return;
-  const SwarmView view = read_swarm(*dht_, model_id_, num_blocks);
+  const SwarmView view = read_swarm(*dht_, expected_model(manifest_));
   std::map<std::string, double> rtts;
   for (const auto& s : view.servers) {
     if (s.state != "online" || s.peer == identity_.peer_id()) continue;

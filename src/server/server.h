@@ -2,30 +2,34 @@
 // A Brigade server: hosts a span of blocks, serves sessions over gRPC and
 // announces itself in the DHT until shut down.
 
+#include <grpcpp/server.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include "dht/dht_node.h"
 #include "dht/server_record.h"
 #include "model/block_span.h"
+#include "model/manifest.h"
 #include "net/channels.h"
 #include "net/identity.h"
 #include "server/block_service.h"
 #include "server/server_options.h"
 
-#include <grpcpp/server.h>
-
-#include <atomic>
-#include <map>
-#include <condition_variable>
-#include <memory>
-#include <mutex>
-#include <thread>
-
 namespace brigade {
 
 class Server {
  public:
-  // Joins the DHT, picks the span (when options.num_blocks > 0), loads only
-  // its blocks, measures its compute speed, starts listening and announces.
-  // Throws Error on bad options, a bad checkpoint or a port in use.
+  // Opens the model's manifest (computing and caching it on first use),
+  // joins the DHT, picks the span (when options.num_blocks > 0), checks the
+  // span's weights against the manifest, loads only its blocks, measures its
+  // compute speed, starts listening and announces. Throws Error on bad
+  // options, a bad checkpoint, blocks whose digests differ from the manifest
+  // (naming them) or a port in use.
   explicit Server(ServerOptions options);
   ~Server();  // shutdown()
 
@@ -35,6 +39,7 @@ class Server {
 
   const std::string& address() const { return address_; }
   const std::string& peer_id() const { return identity_.peer_id(); }
+  const std::string& model_id() const { return model_id_; }
   int start() const { return span_->start(); }
   int end() const { return span_->end(); }
   double compute_ms_per_block() const { return compute_ms_per_block_; }
@@ -47,7 +52,13 @@ class Server {
 
   ServerOptions options_;
   Identity identity_;
-  std::string model_id_;
+  Manifest manifest_;
+  std::string model_id_;    // manifest_.model_id()
+  std::string model_name_;  // for people
+  // What the record announces of the engine: the format weights are held in
+  // for compute and the numerics id. The engine computes in f32 today.
+  std::string weight_format_ = "f32";
+  std::string numerics_;
   std::unique_ptr<DhtNode> dht_;
   std::shared_ptr<const Checkpoint> checkpoint_;
   std::unique_ptr<BlockSpan> span_;

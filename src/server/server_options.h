@@ -26,6 +26,9 @@ struct ServerOptions {
   std::filesystem::path identity_file;   // Ed25519 key, created when missing; empty: ephemeral
   std::string family;                    // e.g. machines on one LAN (a routing hint)
   std::string name;                      // free text shown by `brigade status`
+  // The model's name for people (`status`'s MODEL column); empty: config.json's
+  // "_name_or_path". Never identity: the manifest's model id is.
+  std::string model_name;
 
   // KV-cache budget in tokens (batch x max_length summed over open sessions).
   int64_t cache_tokens = 16384;

@@ -280,5 +280,62 @@ TEST(Route, PushMakesExtraHopsInsideAFamilyCheap) {
   EXPECT_EQ(describe(plan_route(servers, blocks(6), costs)), "a[0,2) b[2,4) c[4,6)");
 }
 
+// ---- weight formats: a session routes through one format ----
+
+ServerRecord in_format(ServerRecord r, const std::string& format) {
+  r.weight_format = format;
+  return r;
+}
+
+TEST(Route, RoutesOnlyThroughTheRequestedFormat) {
+  // The int8 server is much faster, but the session asked for f32.
+  const std::vector<ServerRecord> servers = {server("a", 0, 3), server("b", 3, 6),
+                                             in_format(server("q", 0, 6, 0.01), "int8")};
+  RouteRequest request = blocks(6);
+  request.weight_format = "f32";
+  EXPECT_EQ(describe(plan_route(servers, request, {})), "a[0,3) b[3,6)");
+  request.weight_format = "int8";
+  EXPECT_EQ(describe(plan_route(servers, request, {})), "q[0,6)");
+  request.weight_format = "";  // --formats any: the fastest, whatever its format
+  EXPECT_EQ(describe(plan_route(servers, request, {})), "q[0,6)");
+}
+
+TEST(Route, FormatErrorNamesTheServersLeftOut) {
+  const std::vector<ServerRecord> servers = {server("a", 0, 3),
+                                             in_format(server("q", 3, 6), "int8")};
+  RouteRequest request = blocks(6);
+  request.weight_format = "f32";
+  try {
+    plan_route(servers, request, {});
+    FAIL() << "blocks 3-5 have no f32 server";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("blocks [3, 4, 5] of weight format f32"), std::string::npos) << message;
+    EXPECT_NE(message.find("q (int8, blocks [3, 6))"), std::string::npos) << message;
+    EXPECT_NE(message.find("--formats any"), std::string::npos) << message;
+  }
+}
+
+TEST(Route, ChoosesTheFormatMostServersAnnounce) {
+  const std::vector<ServerRecord> mostly_bf16 = {
+      in_format(server("a", 0, 6), "bf16"), in_format(server("b", 0, 3), "bf16"),
+      in_format(server("c", 3, 6), "bf16"), server("d", 0, 6)};
+  EXPECT_EQ(choose_weight_format(mostly_bf16, "", 6), "bf16");
+  // A flag wins; "any" lifts the filter.
+  EXPECT_EQ(choose_weight_format(mostly_bf16, "f32", 6), "f32");
+  EXPECT_EQ(choose_weight_format(mostly_bf16, "any", 6), "");
+  // A format whose servers leave a block uncovered loses to one that covers
+  // every block, however many servers it has.
+  const std::vector<ServerRecord> partial_int8 = {
+      in_format(server("a", 0, 3), "int8"), in_format(server("b", 0, 3), "int8"),
+      in_format(server("c", 1, 2), "int8"), server("d", 0, 6)};
+  EXPECT_EQ(choose_weight_format(partial_int8, "", 6), "f32");
+  // Offline servers do not count; ties go to the smaller name.
+  std::vector<ServerRecord> tie = {in_format(server("a", 0, 6), "int8"), server("b", 0, 6),
+                                   in_format(server("c", 0, 6), "int8")};
+  tie[2].state = "offline";
+  EXPECT_EQ(choose_weight_format(tie, "", 6), "f32");
+}
+
 }  // namespace
 }  // namespace brigade

@@ -19,6 +19,12 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// A digest per block of the record's span (what a server announces).
+void fill_digests(ServerRecord& r, char digit = 'a') {
+  r.block_digests.clear();
+  for (int b = r.start; b < r.end; ++b) r.block_digests[b] = std::string(64, digit);
+}
+
 ServerRecord sample_record(int block = 2) {
   ServerRecord r;
   r.model = "tiny-llama";
@@ -34,6 +40,10 @@ ServerRecord sample_record(int block = 2) {
   r.name = "box";
   r.version = "0.1.0";
   r.next_rtt_ms = {{"abcd", 1.5}};
+  r.model_name = "org/tiny-llama";
+  r.weight_format = "bf16";
+  r.numerics = "k1-avx2-bf16";
+  fill_digests(r);
   r.expires_at = unix_now() + 30;
   return r;
 }
@@ -77,6 +87,10 @@ TEST(Record, SealAndOpenRoundTrip) {
   EXPECT_EQ(out->name, in.name);
   EXPECT_EQ(out->version, in.version);
   EXPECT_EQ(out->next_rtt_ms, in.next_rtt_ms);
+  EXPECT_EQ(out->model_name, in.model_name);
+  EXPECT_EQ(out->block_digests, in.block_digests);
+  EXPECT_EQ(out->weight_format, in.weight_format);
+  EXPECT_EQ(out->numerics, in.numerics);
   EXPECT_DOUBLE_EQ(out->expires_at, in.expires_at);
   // An empty model accepts any model (the directory reads every model).
   EXPECT_TRUE(open_record(bytes, "", 2).has_value());
@@ -193,6 +207,50 @@ TEST(Record, RejectsValuesOutOfRangeEvenWhenSigned) {
   }
 }
 
+TEST(Record, RejectsBadIdentityFieldsEvenWhenSigned) {
+  const Identity identity = Identity::generate();
+  nlohmann::json good = sample_record().to_json();
+  good["peer"] = identity.peer_id();
+  ASSERT_TRUE(open_record(sign_envelope(good, identity), "tiny-llama", 2).has_value());
+  const std::string digest(64, 'a');
+  struct Case {
+    std::string field;
+    nlohmann::json value;
+    std::string needle;
+  };
+  for (const auto& c : std::vector<Case>{
+           // One digest per block of the span [1, 4), no more, no less.
+           {"block_digests", {{"1", digest}, {"2", digest}}, "2 entries for a span of 3"},
+           {"block_digests",
+            {{"0", digest}, {"1", digest}, {"2", digest}, {"3", digest}},
+            "outside the span"},
+           {"block_digests", {{"1", digest}, {"2", digest}, {"x", digest}}, "not a block number"},
+           {"block_digests", {{"1", digest}, {"2", digest}, {"03", digest}}, "not a block number"},
+           {"block_digests",
+            {{"1", digest}, {"2", digest}, {"3", std::string(64, 'A')}},
+            "64 lowercase hex"},
+           {"block_digests", {{"1", digest}, {"2", digest}, {"3", "abc"}}, "64 lowercase hex"},
+           {"block_digests", nlohmann::json::array(), "not an object"},
+           {"weight_format", "", "weight format"},
+           {"weight_format", std::string(200, 'x'), "weight format"},
+           {"weight_format", "bf\n16", "weight format"},
+           {"numerics", std::string("a\x01") + "b", "numerics"},
+           {"model_name", std::string(300, 'n'), "model name"}}) {
+    auto body = good;
+    body[c.field] = c.value;
+    expect_rejected(sign_envelope(body, identity), "tiny-llama", 2, c.needle);
+  }
+  for (const char* field : {"block_digests", "weight_format", "numerics", "model_name"}) {
+    auto missing = good;
+    missing.erase(field);
+    expect_rejected(sign_envelope(missing, identity), "tiny-llama", 2, "malformed");
+  }
+  // A name may be any UTF-8 text without control characters.
+  auto named = good;
+  named["model_name"] = "Llama \u00e9t\u00e9 / 3.1-8B";
+  EXPECT_TRUE(open_record(sign_envelope(named, identity), "tiny-llama", 2).has_value());
+}
+
 // ---- the DHT itself, two nodes on 127.0.0.1 ----
 
 // Polls `get` until it returns something that `done` accepts (or 15 s pass).
@@ -247,11 +305,14 @@ TEST(SwarmDirectory, ReadSwarmDropsExpiredRecords) {
   const Identity live_id = Identity::generate(), dead_id = Identity::generate();
   ServerRecord live = sample_record();
   live.model = "expiry-model";
+  live.num_blocks = 4;
   live.start = 0;
   live.end = 2;
+  fill_digests(live);
   ServerRecord dead = live;
   dead.start = 2;
   dead.end = 4;
+  fill_digests(dead);
   dead.expires_at = unix_now() - 5;  // expired 5 s ago
   announce(b, live, live_id);
   announce(b, dead, dead_id);
@@ -294,6 +355,7 @@ TEST(SwarmDirectory, LatestRecordOfAPeerWins) {
   r.start = 0;
   r.end = 3;
   r.num_blocks = 3;
+  fill_digests(r);
   announce(b, r, id);
   r.state = "offline";
   r.expires_at += 1;
@@ -308,6 +370,70 @@ TEST(SwarmDirectory, LatestRecordOfAPeerWins) {
   ASSERT_EQ(view.servers.size(), 1u);
   EXPECT_EQ(view.servers[0].state, "offline");
   EXPECT_EQ(view.missing_blocks, (std::vector<int>{0, 1, 2}));
+}
+
+TEST(SwarmDirectory, LeavesOutServersWithOtherDigestsOrBlockCounts) {
+  DhtNode a(HostPort{"127.0.0.1", 0}, {});
+  DhtNode b(HostPort{"127.0.0.1", 0}, {a.address()});
+  ASSERT_GT(b.wait_for_peers(10s), 0u);
+  const Identity good_id = Identity::generate(), liar_id = Identity::generate(),
+                 longer_id = Identity::generate();
+  ExpectedModel expected{"digest-model", 4, {}};
+  for (int i = 0; i < 4; ++i) expected.block_digests.push_back(std::string(64, 'a'));
+  ServerRecord good = sample_record();
+  good.model = "digest-model";
+  good.num_blocks = 4;
+  good.start = 0;
+  good.end = 2;
+  fill_digests(good, 'a');
+  ServerRecord liar = good;  // announces the model's id with other weights for [2, 4)
+  liar.start = 2;
+  liar.end = 4;
+  fill_digests(liar, 'a');
+  liar.block_digests[3] = std::string(64, 'b');
+  ServerRecord longer = liar;  // a model of 6 blocks under the same id
+  longer.num_blocks = 6;
+  fill_digests(longer, 'a');
+  announce(b, good, good_id);
+  announce(b, liar, liar_id);
+  announce(b, longer, longer_id);
+
+  SwarmView view;
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < deadline) {
+    view = read_swarm(a, expected, 2000ms);
+    if (view.servers.size() + view.excluded.size() == 3) break;
+    std::this_thread::sleep_for(100ms);
+  }
+  ASSERT_EQ(view.servers.size(), 1u);
+  EXPECT_EQ(view.servers[0].peer, good_id.peer_id());
+  EXPECT_EQ(view.missing_blocks, (std::vector<int>{2, 3}));
+  ASSERT_EQ(view.excluded.size(), 2u);
+  std::string reasons;
+  for (const auto& e : view.excluded) reasons += e.reason + "\n";
+  EXPECT_NE(reasons.find("server " + liar_id.peer_id() +
+                         " at 127.0.0.1:5555 holds other weights "
+                         "for blocks [3, 4): digest " +
+                         std::string(64, 'b') + " != manifest " + std::string(64, 'a')),
+            std::string::npos)
+      << reasons;
+  EXPECT_NE(reasons.find("server " + longer_id.peer_id()), std::string::npos) << reasons;
+  EXPECT_NE(reasons.find("6 blocks; this checkpoint has 4 blocks"), std::string::npos) << reasons;
+
+  // Without digests to check, only the block count matters.
+  EXPECT_EQ(read_swarm(a, "digest-model", 4, 2000ms).servers.size(), 2u);
+
+  // Waiting for the full swarm gives up naming the liar and its blocks.
+  try {
+    wait_for_full_swarm(a, expected, 500ms);
+    FAIL() << "blocks 2 and 3 have no server with the expected weights";
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("[2, 3]"), std::string::npos) << message;
+    EXPECT_NE(message.find(liar_id.peer_id() + " at 127.0.0.1:5555 holds other weights"),
+              std::string::npos)
+        << message;
+  }
 }
 
 // ---- choose_blocks ----

@@ -157,10 +157,21 @@ TEST(Checkpoint, FileLayoutFollowsTheSafetensorsFormat) {
 TEST(Checkpoint, MissingFilesNameTheDirectory) {
   TempDir dir;
   expect_error([&] { Checkpoint::open(dir.path()); }, {dir.path().string(), "model.safetensors"});
-  // An index that names a shard that is not there.
+  // An index none of whose shards is there.
   std::ofstream(dir / "model.safetensors.index.json")
       << R"({"weight_map": {"x": "model-00001-of-00002.safetensors"}})";
   expect_error([&] { Checkpoint::open(dir.path()); }, {"model-00001-of-00002.safetensors"});
+}
+
+TEST(Checkpoint, APartialCheckpointNamesTheMissingShardOfATensorAskedFor) {
+  TempDir dir;
+  write_safetensors(dir.path(),
+                    {{"a", {8}, std::vector<float>(8, 1.0f)}, {"b", {8}, std::vector<float>(8, 2.0f)}},
+                    DType::F32, 2);
+  fs::remove(dir / "model-00002-of-00002.safetensors");
+  const auto checkpoint = Checkpoint::open(dir.path());
+  EXPECT_EQ(checkpoint->load("a", {8}), std::vector<float>(8, 1.0f));
+  expect_error([&] { checkpoint->load("b", {8}); }, {"'b'", "model-00002-of-00002.safetensors"});
 }
 
 TEST(Checkpoint, TruncatedFileIsRejectedNamingTheFile) {

@@ -127,5 +127,59 @@ TEST(Cli, RunRejectsBadInputWithAMessage) {
   EXPECT_NE(run.err.find("gpt2"), std::string::npos) << run.err;
 }
 
+// generation_config.json supplies the defaults (eos list, sampling), flags
+// override them, and a sliding window bounds prompt + new tokens.
+TEST(Cli, RunAppliesGenerationConfigAndFlagsOverrideIt) {
+  TempDir dir;
+  auto make = [&](const std::filesystem::path& out, const std::string& flags) {
+    const auto made = brigade(dir, fmt::format("make-model --out '{}' --layers 1 --vocab 128 "
+                                               "--no-tokenizer {}",
+                                               out.string(), flags));
+    EXPECT_EQ(made.exit_code, 0) << made.err;
+  };
+  const auto model = dir / "m";
+  make(model, "--seed 2");
+  auto new_ids = [&](const std::string& flags) {
+    const auto run =
+        brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,2,3 --max-new-tokens 6 --json {}",
+                                 model.string(), flags));
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return run.exit_code == 0
+               ? nlohmann::json::parse(run.out)["new_ids"].get<std::vector<int32_t>>()
+               : std::vector<int32_t>{};
+  };
+  auto write_generation_config = [&](const nlohmann::json& j) {
+    std::ofstream(model / "generation_config.json", std::ios::trunc) << j.dump();
+  };
+  const auto greedy = new_ids("");
+  ASSERT_EQ(greedy.size(), 6u);
+
+  // The eos list of generation_config.json stops the run (greedy: no do_sample).
+  write_generation_config({{"eos_token_id", {127, greedy[2]}}});
+  const auto until = std::find(greedy.begin(), greedy.end(), greedy[2]) + 1;
+  EXPECT_EQ(new_ids(""), std::vector<int32_t>(greedy.begin(), until));
+
+  // Sampling defaults apply; --temperature 0 overrides them back to greedy.
+  write_generation_config({{"do_sample", true}, {"temperature", 100.0}, {"top_k", 0}});
+  EXPECT_NE(new_ids("--seed 1"), greedy);
+  EXPECT_EQ(new_ids("--seed 1 --temperature 0"), greedy);
+
+  write_generation_config({{"repetition_penalty", 1.3}});
+  auto run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1 --json", model.string()));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("repetition_penalty"), std::string::npos) << run.err;
+
+  // A mistral window of 8: 3 + 5 positions run, 3 + 6 are refused naming the field.
+  const auto windowed = dir / "w";
+  make(windowed, "--model-type mistral --sliding-window 8");
+  run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,2,3 --max-new-tokens 5 --json",
+                                 windowed.string()));
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,2,3 --max-new-tokens 6 --json",
+                                 windowed.string()));
+  EXPECT_NE(run.exit_code, 0);
+  EXPECT_NE(run.err.find("sliding_window"), std::string::npos) << run.err;
+}
+
 }  // namespace
 }  // namespace brigade::test

@@ -321,7 +321,7 @@ TEST_F(ForwardTest, GenerationStopsAtEosAndReportsTokens) {
   ASSERT_EQ(full.new_ids.size(), 6u);
 
   auto config = e.config;
-  config.eos_token_id = full.new_ids[2];
+  config.eos_token_ids = {full.new_ids[2]};
   const ModelHead head(config, *e.checkpoint);
   request.stop_at_eos = true;
   request.keep_first_logits = true;

@@ -7,19 +7,56 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "kernels/format.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 
 namespace brigade::test {
 
+// RoPE inverse frequencies in double, written from transformers'
+// _compute_default_rope_parameters, _compute_linear_scaling_rope_parameters
+// and _compute_llama3_parameters (torch.where over the three bands), apart
+// from the engine's rope.cpp.
+inline std::vector<double> reference_inv_freq(const ModelConfig& c) {
+  const int dim = c.head_dim;
+  const RopeScaling& s = c.rope_scaling;
+  std::vector<double> inv(dim / 2);
+  for (int i = 0; i < dim / 2; ++i) inv[i] = 1.0 / std::pow(c.rope_theta, 2.0 * i / dim);
+  if (s.type == "linear") {
+    for (auto& f : inv) f /= s.factor;
+  } else if (s.type == "llama3") {
+    const double old_context = s.original_max_position_embeddings;
+    const double low_freq_wavelen = old_context / s.low_freq_factor;
+    const double high_freq_wavelen = old_context / s.high_freq_factor;
+    for (auto& f : inv) {
+      const double wavelen = 2 * M_PI / f;
+      const double llama = wavelen > low_freq_wavelen ? f / s.factor : f;
+      const double smooth =
+          (old_context / wavelen - s.low_freq_factor) / (s.high_freq_factor - s.low_freq_factor);
+      const double smoothed = (1 - smooth) * llama / s.factor + smooth * llama;
+      const bool medium = !(wavelen < high_freq_wavelen) && !(wavelen > low_freq_wavelen);
+      f = medium ? smoothed : llama;
+    }
+  } else if (s.type != "default") {
+    throw std::runtime_error("reference_inv_freq: no reference for rope type " + s.type);
+  }
+  return inv;
+}
+
 class ReferenceModel {
  public:
   using Vec = std::vector<double>;
 
-  explicit ReferenceModel(const std::filesystem::path& dir) : c_(ModelConfig::load(dir)) {
+  // With `quant`, the linear layers (and the LM head) use the weights the
+  // engine's --quant computes with: quantized to int8/int4 blocks and
+  // widened back, so that only the engine's own arithmetic differs.
+  explicit ReferenceModel(const std::filesystem::path& dir,
+                          kernels::Quant quant = kernels::Quant::kNone)
+      : c_(ModelConfig::load(dir)), inv_freq_(reference_inv_freq(c_)) {
     const auto checkpoint = Checkpoint::open(dir);
     const int64_t d = c_.hidden_size, f = c_.intermediate_size, v = c_.vocab_size;
     const int64_t qd = c_.q_dim(), kvd = c_.kv_dim();
@@ -27,26 +64,44 @@ class ReferenceModel {
       const auto values = checkpoint->load(name, shape);
       return Vec(values.begin(), values.end());
     };
+    auto matrix = [&](const std::string& name, std::vector<int64_t> shape) {
+      auto values = checkpoint->load(name, shape);
+      if (quant != kernels::Quant::kNone) {
+        const int in = static_cast<int>(shape[1]);
+        const auto format =
+            quant == kernels::Quant::kInt8 ? kernels::WeightFormat::kInt8 : kernels::WeightFormat::kInt4;
+        std::vector<uint8_t> row(kernels::row_bytes(format, in));
+        for (int64_t r = 0; r < shape[0]; ++r) {
+          float* x = &values[r * in];
+          if (format == kernels::WeightFormat::kInt8)
+            kernels::quantize_row_q8(x, reinterpret_cast<kernels::BlockQ8*>(row.data()), in);
+          else
+            kernels::quantize_row_q4(x, reinterpret_cast<kernels::BlockQ4*>(row.data()), in);
+          kernels::dequantize_row(format, row.data(), x, in);
+        }
+      }
+      return Vec(values.begin(), values.end());
+    };
     embed_ = load("model.embed_tokens.weight", {v, d});
     norm_ = load("model.norm.weight", {d});
-    head_ = c_.tie_word_embeddings ? embed_ : load("lm_head.weight", {v, d});
+    head_ = matrix(c_.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight", {v, d});
     for (int i = 0; i < c_.num_hidden_layers; ++i) {
       const auto p = fmt::format("model.layers.{}.", i);
       Layer l;
       l.ln1 = load(p + "input_layernorm.weight", {d});
-      l.wq = load(p + "self_attn.q_proj.weight", {qd, d});
-      l.wk = load(p + "self_attn.k_proj.weight", {kvd, d});
-      l.wv = load(p + "self_attn.v_proj.weight", {kvd, d});
-      l.wo = load(p + "self_attn.o_proj.weight", {d, qd});
+      l.wq = matrix(p + "self_attn.q_proj.weight", {qd, d});
+      l.wk = matrix(p + "self_attn.k_proj.weight", {kvd, d});
+      l.wv = matrix(p + "self_attn.v_proj.weight", {kvd, d});
+      l.wo = matrix(p + "self_attn.o_proj.weight", {d, qd});
       if (c_.attention_bias) {
         l.bq = load(p + "self_attn.q_proj.bias", {qd});
         l.bk = load(p + "self_attn.k_proj.bias", {kvd});
         l.bv = load(p + "self_attn.v_proj.bias", {kvd});
       }
       l.ln2 = load(p + "post_attention_layernorm.weight", {d});
-      l.gate = load(p + "mlp.gate_proj.weight", {f, d});
-      l.up = load(p + "mlp.up_proj.weight", {f, d});
-      l.down = load(p + "mlp.down_proj.weight", {d, f});
+      l.gate = matrix(p + "mlp.gate_proj.weight", {f, d});
+      l.up = matrix(p + "mlp.up_proj.weight", {f, d});
+      l.down = matrix(p + "mlp.down_proj.weight", {d, f});
       layers_.push_back(std::move(l));
     }
   }
@@ -150,7 +205,7 @@ class ReferenceModel {
       Vec r(hd);
       for (int j = 0; j < hd; ++j) {
         const int i = j % half;
-        const double angle = position * std::pow(c_.rope_theta, -2.0 * i / hd);
+        const double angle = position * inv_freq_[i];
         const double rotated = j < half ? -x[h * hd + j + half] : x[h * hd + j - half];
         r[j] = x[h * hd + j] * std::cos(angle) + rotated * std::sin(angle);
       }
@@ -159,6 +214,7 @@ class ReferenceModel {
   }
 
   ModelConfig c_;
+  Vec inv_freq_;  // [head_dim / 2]
   Vec embed_, norm_, head_;
   std::vector<Layer> layers_;
 };

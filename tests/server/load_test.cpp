@@ -77,7 +77,7 @@ TEST(Load, ThirtyTwoSessionsThroughThreeServersAllCorrect) {
         swarm_options.initial_peers = {parse_host_port(swarm->dht_address(), "dht")};
         swarm_options.push = c % 2 == 0;
         swarm_options.step_timeout = std::chrono::milliseconds(60000);
-        SwarmBlockRunner runner(config, model_id_for(model), swarm_options, 1, max_length);
+        SwarmBlockRunner runner(config, expected_model_of(model), swarm_options, 1, max_length);
         got[c] = generate(head, nullptr, runner, request_for(c, config.vocab_size)).ids;
         recoveries[c] = runner.recoveries().size();
       } catch (const std::exception& e) {

@@ -1,52 +1,15 @@
-#include "model/tokenizer.h"
+#include "tokenizer/sentencepiece_trainer.h"
 
-#include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
 #include <fstream>
 #include <mutex>
 #include <sstream>
+#include <unordered_map>
 
 #include "util/error.h"
 
 namespace brigade {
-
-Tokenizer::Tokenizer() : processor_(std::make_unique<sentencepiece::SentencePieceProcessor>()) {}
-Tokenizer::~Tokenizer() = default;
-
-std::unique_ptr<Tokenizer> Tokenizer::open(const std::filesystem::path& dir) {
-  const auto path = dir / "tokenizer.model";
-  if (!std::filesystem::exists(path)) return nullptr;
-  std::unique_ptr<Tokenizer> tokenizer(new Tokenizer());
-  const auto status = tokenizer->processor_->Load(path.string());
-  require(status.ok(), "{}: cannot load sentencepiece model: {}", path.string(), status.ToString());
-  return tokenizer;
-}
-
-std::vector<int32_t> Tokenizer::encode(const std::string& text, int bos_id) const {
-  std::vector<int> pieces;
-  const auto status = processor_->Encode(text, &pieces);
-  require(status.ok(), "tokenizer: cannot encode text: {}", status.ToString());
-  std::vector<int32_t> ids;
-  ids.reserve(pieces.size() + 1);
-  if (bos_id >= 0) ids.push_back(bos_id);
-  ids.insert(ids.end(), pieces.begin(), pieces.end());
-  return ids;
-}
-
-std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
-  std::vector<int> pieces;
-  pieces.reserve(ids.size());
-  for (int32_t id : ids) {
-    if (id >= 0 && id < processor_->GetPieceSize()) pieces.push_back(id);
-  }
-  std::string text;
-  const auto status = processor_->Decode(pieces, &text);
-  require(status.ok(), "tokenizer: cannot decode ids: {}", status.ToString());
-  return text;
-}
-
-int Tokenizer::size() const { return processor_->GetPieceSize(); }
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "model/tokenizer_corpus.h"
+#include "tokenizer/tokenizer_corpus.h"
 
 namespace brigade {
 

@@ -1,22 +1,9 @@
-#include "model/kernels.h"
-
-#include <cblas.h>
+#include "kernels/ops.h"
 
 #include <algorithm>
 #include <cmath>
 
 namespace brigade::kernels {
-
-// out[rows, out_dim] = x[rows, in_dim] @ w[out_dim, in_dim]^T. A single row is
-// a GEMV, which streams the weights once and is bound by memory bandwidth.
-void matmul(float* out, const float* x, const float* w, int rows, int out_dim, int in_dim) {
-  if (rows == 1) {
-    cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, w, in_dim, x, 1, 0.0f, out, 1);
-  } else {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rows, out_dim, in_dim, 1.0f, x, in_dim, w,
-                in_dim, 0.0f, out, out_dim);
-  }
-}
 
 void add_bias(float* x, const std::vector<float>& bias, int rows) {
   const size_t n = bias.size();
@@ -61,25 +48,6 @@ void softmax(float* x, int n) {
     sum += x[i];
   }
   for (int i = 0; i < n; ++i) x[i] /= sum;
-}
-
-// Causal attention of one query head at `position` over cached positions
-// [0, position]: out = softmax(q . K^T / sqrt(head_dim)) V.
-void attend(float* out, const float* q, const float* keys, const float* values, int position,
-            int head_dim, float* scores) {
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
-  const int length = position + 1;
-  // scores = scale * K q. Through BLAS because a plain float dot-product loop
-  // does not vectorize (reassociation), which makes long prompts slow.
-  cblas_sgemv(CblasRowMajor, CblasNoTrans, length, head_dim, scale, keys, head_dim, q, 1, 0.0f,
-              scores, 1);
-  softmax(scores, length);
-  std::fill(out, out + head_dim, 0.0f);
-  for (int s = 0; s < length; ++s) {
-    const float* v = values + static_cast<size_t>(s) * head_dim;
-    const float p = scores[s];
-    for (int i = 0; i < head_dim; ++i) out[i] += p * v[i];
-  }
 }
 
 }  // namespace brigade::kernels

@@ -1,16 +1,12 @@
 #pragma once
-// The numeric kernels of the forward pass, shared by the decoder blocks and
-// the model head. Plain functions over row-major f32 arrays; the matrix
-// products go through OpenBLAS.
+// The element-wise and per-row operations of the forward pass: plain
+// functions over row-major f32 arrays. Each row is computed on its own, in
+// one fixed order, so they are batch invariant by construction.
 
 #include <cmath>
 #include <vector>
 
 namespace brigade::kernels {
-
-// out[rows, out_dim] = x[rows, in_dim] @ w[out_dim, in_dim]^T (w row-major as
-// in HF). One row uses GEMV, more use GEMM.
-void matmul(float* out, const float* x, const float* w, int rows, int out_dim, int in_dim);
 
 // x[r, :] += bias for each of `rows` rows of bias.size() values.
 void add_bias(float* x, const std::vector<float>& bias, int rows);
@@ -26,10 +22,5 @@ void rope(float* vec, int heads, int head_dim, int position, const std::vector<f
 void softmax(float* x, int n);
 
 inline float silu(float x) { return x / (1.0f + std::exp(-x)); }
-
-// One query head attending causally over cached positions [0, position].
-// `keys`/`values` are [>= position + 1, head_dim]; `scores` holds position + 1 floats.
-void attend(float* out, const float* q, const float* keys, const float* values, int position,
-            int head_dim, float* scores);
 
 }  // namespace brigade::kernels

@@ -1,0 +1,174 @@
+// `brigade bench engine`: the single-process engine at one weight format:
+// decode ms/token and prefill tokens/s of the whole model (embeddings, every
+// block, final norm, LM head, greedy sampling), weight bytes read per decoded
+// token against the read bandwidth measured in the same run, and peak RSS.
+// Run it beside llama.cpp on the same checkpoint with
+// bench/engine_vs_llamacpp.sh (docs/benchmarks.md).
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cli/bandwidth.h"
+#include "cli/commands.h"
+#include "cli/engine_flags.h"
+#include "kernels/cpu.h"
+#include "kernels/thread_pool.h"
+#include "model/block_span.h"
+#include "model/generator.h"
+#include "model/local_runner.h"
+#include "model/make_model.h"
+#include "model/model_head.h"
+#include "util/error.h"
+#include "util/temp_dir.h"
+
+namespace brigade::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Peak resident set size of this process so far, in bytes (VmHWM).
+size_t peak_rss() {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
+  return 0;
+}
+
+// Starts the peak over, so that making the model does not count.
+void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }
+
+}  // namespace
+
+void add_bench_engine_command(CLI::App& bench) {
+  struct Flags {
+    std::string model, format = "f32";
+    EngineFlags engine;
+    int tokens = 96, prompt = 256;
+    bool json = false;
+  };
+  auto flags = std::make_shared<Flags>();
+  auto* cmd = bench.add_subcommand(
+      "engine", "Decode and prefill speed of the whole model at one weight format, with RSS");
+  cmd->add_option("--model", flags->model,
+                  "Checkpoint directory (default: a temporary random Llama, dim 1024, 12 layers, "
+                  "vocab 32000, stored as --format or as f32 for int8/int4)");
+  cmd->add_option("--format", flags->format, "f32 | bf16 | f16 (as stored) | int8 | int4")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"f32", "bf16", "f16", "int8", "int4"}));
+  cmd->add_option("--threads", flags->engine.threads,
+                  "Compute threads (default: the number of cores)");
+  cmd->add_option("--tokens", flags->tokens, "Decode steps to time")->capture_default_str();
+  cmd->add_option("--prompt", flags->prompt, "Prompt tokens for the prefill timing")
+      ->capture_default_str();
+  cmd->add_flag("--json", flags->json, "Print one JSON object");
+  cmd->callback([flags] {
+    require(flags->tokens > 1 && flags->prompt > 0, "--tokens must be > 1 and --prompt > 0");
+    const bool quantized = flags->format == "int8" || flags->format == "int4";
+    flags->engine.quant = quantized ? flags->format : "none";
+    const auto quant = apply_engine_flags(flags->engine);
+
+    std::unique_ptr<TempDir> scratch;
+    std::filesystem::path dir = flags->model;
+    if (dir.empty()) {
+      scratch = std::make_unique<TempDir>("brigade-bench-engine");
+      dir = *scratch / "model";
+      MakeModelOptions o;
+      o.layers = 12;
+      o.hidden = 1024;
+      o.intermediate = 2816;
+      o.heads = 16;
+      o.kv_heads = 16;
+      o.vocab = 32000;
+      o.max_position_embeddings = flags->prompt + flags->tokens + 8;
+      o.dtype = quantized ? DType::F32 : parse_dtype(flags->format);
+      o.tokenizer = false;
+      make_model(o, dir);
+    }
+    reset_peak_rss();
+    const auto config = ModelConfig::load(dir);
+    const auto checkpoint = Checkpoint::open(dir);
+    const ModelHead head(config, *checkpoint, quant);
+    const BlockSpan span(config, *checkpoint, 0, config.num_hidden_layers, quant);
+    const std::string format = kernels::format_name(span.weight_format());
+    require(quantized || format == flags->format,
+            "--format {}: the checkpoint {} stores its blocks as {}", flags->format, dir.string(),
+            format);
+
+    // Prefill: a prompt of --prompt ids, up to the first new token.
+    GenerationRequest request;
+    for (int i = 0; i < flags->prompt; ++i)
+      request.prompt_ids.push_back(1 + (i * 7919) % (config.vocab_size - 1));
+    request.max_new_tokens = 1;
+    request.stop_at_eos = false;
+    {
+      LocalBlockRunner warm(span, 1, flags->prompt + 1);
+      generate(head, nullptr, warm, request);  // page in the weights
+    }
+    LocalBlockRunner prefill_runner(span, 1, flags->prompt + 1);
+    const double prefill_s = generate(head, nullptr, prefill_runner, request).prefill_s;
+
+    // Decode: one token per step after a one-token prompt, as llama.cpp's
+    // bench does (--prompt-ids 1).
+    request.prompt_ids = {1};
+    request.max_new_tokens = flags->tokens + 1;
+    std::vector<double> step_ms;
+    request.on_token = [&](int index, int32_t, const std::string&, double ms) {
+      if (index > 0) step_ms.push_back(ms);
+    };
+    LocalBlockRunner decode_runner(span, 1, flags->tokens + 2);
+    const auto decoded = generate(head, nullptr, decode_runner, request);
+    std::sort(step_ms.begin(), step_ms.end());
+    const double median_ms = step_ms[step_ms.size() / 2];
+    const size_t rss = peak_rss();
+
+    // Bytes a decode step must read: every block weight, the LM head and one
+    // embedding row.
+    const double bytes_per_token = static_cast<double>(span.weight_bytes()) +
+                                   static_cast<double>(config.vocab_size) *
+                                       kernels::row_bytes(head.lm_head_format(), config.hidden_size);
+    std::vector<uint64_t> buffer((size_t{1} << 30) / sizeof(uint64_t));
+    for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = i;
+    const int threads = kernels::ThreadPool::global().threads();
+    const double read_bw = read_bandwidth(buffer, threads, 3);
+    const double floor_ms = bytes_per_token / read_bw * 1000.0;
+
+    nlohmann::json j = {{"format", format},
+                        {"isa", kernels::isa_name(kernels::active_isa())},
+                        {"numerics", span.numerics_id()},
+                        {"threads", threads},
+                        {"decode_ms", median_ms},
+                        {"decode_mean_ms", decoded.per_token_ms},
+                        {"prefill_tokens", flags->prompt},
+                        {"prefill_tok_s", flags->prompt / prefill_s},
+                        {"bytes_per_token", bytes_per_token},
+                        {"read_bandwidth_gbs", read_bw / 1e9},
+                        {"floor_ms", floor_ms},
+                        {"ratio_to_floor", median_ms / floor_ms},
+                        {"peak_rss_mib", static_cast<double>(rss) / (1 << 20)},
+                        {"weight_mib", bytes_per_token / (1 << 20)}};
+    if (flags->json) {
+      std::printf("%s\n", j.dump().c_str());
+      return;
+    }
+    std::printf("format:          %s (%s kernels, %d threads, numerics %s)\n", format.c_str(),
+                kernels::isa_name(kernels::active_isa()), threads, span.numerics_id().c_str());
+    std::printf("decode:          %.2f ms/token median, %.2f mean (%d steps)\n", median_ms,
+                decoded.per_token_ms, flags->tokens);
+    std::printf("prefill:         %.1f tokens/s (%d-token prompt)\n", flags->prompt / prefill_s,
+                flags->prompt);
+    std::printf("weights read:    %.1f MiB per token; read bandwidth %.2f GB/s; floor %.2f ms "
+                "(ratio %.2f)\n",
+                bytes_per_token / (1 << 20), read_bw / 1e9, floor_ms, median_ms / floor_ms);
+    std::printf("peak RSS:        %.1f MiB\n", static_cast<double>(rss) / (1 << 20));
+  });
+}
+
+}  // namespace brigade::cli

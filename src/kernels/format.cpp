@@ -1,0 +1,156 @@
+#include "kernels/format.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "kernels/half.h"
+#include "util/error.h"
+
+namespace brigade::kernels {
+
+const char* format_name(WeightFormat format) {
+  switch (format) {
+    case WeightFormat::kF32:
+      return "f32";
+    case WeightFormat::kBF16:
+      return "bf16";
+    case WeightFormat::kF16:
+      return "f16";
+    case WeightFormat::kInt8:
+      return "int8";
+    case WeightFormat::kInt4:
+      return "int4";
+  }
+  return "?";
+}
+
+bool is_quantized(WeightFormat format) {
+  return format == WeightFormat::kInt8 || format == WeightFormat::kInt4;
+}
+
+Quant parse_quant(const std::string& name) {
+  if (name == "none") return Quant::kNone;
+  if (name == "int8") return Quant::kInt8;
+  if (name == "int4") return Quant::kInt4;
+  fail("unknown --quant '{}' (none, int8 or int4)", name);
+}
+
+const char* quant_name(Quant quant) {
+  switch (quant) {
+    case Quant::kNone:
+      return "none";
+    case Quant::kInt8:
+      return "int8";
+    case Quant::kInt4:
+      return "int4";
+  }
+  return "?";
+}
+
+size_t row_bytes(WeightFormat format, int in_dim) {
+  switch (format) {
+    case WeightFormat::kF32:
+      return static_cast<size_t>(in_dim) * 4;
+    case WeightFormat::kBF16:
+    case WeightFormat::kF16:
+      return static_cast<size_t>(in_dim) * 2;
+    case WeightFormat::kInt8:
+      return static_cast<size_t>(in_dim / kBlock) * sizeof(BlockQ8);
+    case WeightFormat::kInt4:
+      return static_cast<size_t>(in_dim / kBlock) * sizeof(BlockQ4);
+  }
+  return 0;
+}
+
+namespace {
+
+float max_abs(const float* x) {
+  float amax = 0;
+  for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
+  return amax;
+}
+
+}  // namespace
+
+// Symmetric: the largest magnitude maps to 127.
+void quantize_row_q8(const float* x, BlockQ8* out, int n) {
+  for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
+    const float d = max_abs(x) / 127.0f;
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = f32_to_f16(d);
+    for (int i = 0; i < kBlock; ++i) out[b].q[i] = static_cast<int8_t>(std::lround(x[i] * inv));
+  }
+}
+
+// The value of largest magnitude maps to -8 exactly (so its sign picks the
+// scale's sign), which uses all 16 levels; the rest round to nearest.
+void quantize_row_q4(const float* x, BlockQ4* out, int n) {
+  for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
+    float extreme = 0;
+    for (int i = 0; i < kBlock; ++i)
+      if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
+    const float d = extreme / -8.0f;
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = f32_to_f16(d);
+    for (int j = 0; j < kBlock / 2; ++j) {
+      const auto level = [&](float v) {
+        return static_cast<uint8_t>(std::clamp(static_cast<int>(std::floor(v * inv + 8.5f)), 0, 15));
+      };
+      out[b].q[j] = static_cast<uint8_t>(level(x[j]) | (level(x[j + kBlock / 2]) << 4));
+    }
+  }
+}
+
+// On the path of every int8/int4 matrix product, so it rounds half away from
+// zero by hand rather than through a libm call; any fixed rule would do, as
+// this one function quantizes activations for every kernel path.
+void quantize_activations(const float* x, ActivationBlock* out, int n) {
+  for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
+    const float d = max_abs(x) / 127.0f;
+    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    out[b].d = d;
+    for (int i = 0; i < kBlock; ++i) {
+      const float v = x[i] * inv;
+      out[b].q[i] = static_cast<int8_t>(static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f)));
+    }
+  }
+}
+
+void dequantize_row(WeightFormat format, const void* row, float* out, int n) {
+  const auto* bytes = static_cast<const uint8_t*>(row);
+  switch (format) {
+    case WeightFormat::kF32:
+      std::memcpy(out, bytes, static_cast<size_t>(n) * 4);
+      return;
+    case WeightFormat::kBF16:
+    case WeightFormat::kF16:
+      for (int i = 0; i < n; ++i) {
+        uint16_t h;
+        std::memcpy(&h, bytes + 2 * i, 2);
+        out[i] = format == WeightFormat::kBF16 ? bf16_to_f32(h) : f16_to_f32(h);
+      }
+      return;
+    case WeightFormat::kInt8:
+      for (int b = 0; b < n / kBlock; ++b) {
+        BlockQ8 block;
+        std::memcpy(&block, bytes + b * sizeof(BlockQ8), sizeof block);
+        const float d = f16_to_f32(block.d);
+        for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * block.q[i];
+      }
+      return;
+    case WeightFormat::kInt4:
+      for (int b = 0; b < n / kBlock; ++b) {
+        BlockQ4 block;
+        std::memcpy(&block, bytes + b * sizeof(BlockQ4), sizeof block);
+        const float d = f16_to_f32(block.d);
+        for (int j = 0; j < kBlock / 2; ++j) {
+          out[b * kBlock + j] = d * ((block.q[j] & 0x0F) - 8);
+          out[b * kBlock + j + kBlock / 2] = d * ((block.q[j] >> 4) - 8);
+        }
+      }
+      return;
+  }
+}
+
+}  // namespace brigade::kernels

@@ -1,0 +1,109 @@
+#include "kernels/thread_pool.h"
+
+#include <chrono>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+#include "util/error.h"
+
+namespace brigade::kernels {
+namespace {
+
+// How long an idle worker spins before sleeping: long enough to bridge the
+// gap between two kernels of one forward pass, short enough to give the core
+// back quickly when it is shared.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+inline void cpu_relax() {
+#if defined(__x86_64__)
+  _mm_pause();
+#endif
+}
+
+int global_threads = 0;  // 0: the number of cores
+
+}  // namespace
+
+ThreadPool::ThreadPool(int threads) {
+  require(threads >= 1, "thread pool: --threads must be >= 1, got {}", threads);
+  for (int i = 1; i < threads; ++i) workers_.emplace_back([this] { worker_loop(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  for (auto& w : workers_) w.join();
+}
+
+void ThreadPool::work_on_current_job() {
+  for (int i = next_task_.fetch_add(1); i < tasks_; i = next_task_.fetch_add(1)) {
+    (*job_)(i);
+    if (unfinished_.fetch_sub(1) == 1) {
+      std::lock_guard lock(mutex_);
+      done_.notify_all();
+    }
+  }
+}
+
+void ThreadPool::worker_loop() {
+  uint64_t seen = 0;
+  for (;;) {
+    const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+    while (generation_.load(std::memory_order_acquire) == seen &&
+           std::chrono::steady_clock::now() < spin_until)
+      cpu_relax();
+    if (generation_.load(std::memory_order_acquire) == seen) {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
+      if (stopping_) return;
+    }
+    seen = generation_.load(std::memory_order_acquire);
+    work_on_current_job();
+  }
+}
+
+void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
+  if (tasks <= 0) return;
+  if (workers_.empty() || tasks == 1) {
+    for (int i = 0; i < tasks; ++i) fn(i);
+    return;
+  }
+  std::lock_guard job_lock(run_mutex_);
+  {
+    std::lock_guard lock(mutex_);
+    job_ = &fn;
+    tasks_.store(tasks);
+    next_task_.store(0);
+    unfinished_.store(tasks);
+    generation_.fetch_add(1, std::memory_order_release);
+  }
+  wake_.notify_all();
+  work_on_current_job();
+  // Spin a little for the last pieces, then sleep until they are done.
+  const auto spin_until = std::chrono::steady_clock::now() + kSpin;
+  while (unfinished_.load(std::memory_order_acquire) != 0 &&
+         std::chrono::steady_clock::now() < spin_until)
+    cpu_relax();
+  std::unique_lock lock(mutex_);
+  done_.wait(lock, [&] { return unfinished_.load() == 0; });
+  job_ = nullptr;
+}
+
+ThreadPool& ThreadPool::global() {
+  static ThreadPool pool(global_threads > 0
+                             ? global_threads
+                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  return pool;
+}
+
+void ThreadPool::set_global_threads(int threads) {
+  require(threads >= 1, "--threads must be >= 1, got {}", threads);
+  global_threads = threads;
+}
+
+}  // namespace brigade::kernels

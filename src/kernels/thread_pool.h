@@ -1,0 +1,58 @@
+#pragma once
+// A persistent pool of worker threads for the kernels. One job runs at a
+// time (callers from several sessions take turns); a job is `tasks`
+// independent pieces that the workers and the calling thread claim one by
+// one, so a worker that the OS deschedules delays only the piece it holds:
+// on shared cores the pool loses about the share of CPU it lost, not more.
+// Idle workers spin briefly (the next kernel of a forward pass usually
+// follows within microseconds) and then sleep on a condition variable.
+
+#include <atomic>
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace brigade::kernels {
+
+class ThreadPool {
+ public:
+  // `threads` counts the caller: a pool of 1 runs everything on the caller.
+  explicit ThreadPool(int threads);
+  ~ThreadPool();
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+
+  int threads() const { return static_cast<int>(workers_.size()) + 1; }
+
+  // Runs fn(i) for every i in [0, tasks) and returns when all have run.
+  // Which thread runs which i is unspecified: fn must not care.
+  void run(int tasks, const std::function<void(int)>& fn);
+
+  // The process-wide pool the kernels use; sized by set_global_threads()
+  // (brigade's --threads), else by the number of cores.
+  static ThreadPool& global();
+  // REQUIRES: called before the first global() (at start-up), threads >= 1.
+  static void set_global_threads(int threads);
+
+ private:
+  void worker_loop();
+  void work_on_current_job();
+
+  std::vector<std::thread> workers_;
+  std::mutex run_mutex_;  // one job at a time
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::condition_variable done_;
+  bool stopping_ = false;
+  std::atomic<uint64_t> generation_{0};  // bumped per job
+
+  const std::function<void(int)>* job_ = nullptr;
+  std::atomic<int> tasks_{0};
+  std::atomic<int> next_task_{0};
+  std::atomic<int> unfinished_{0};
+};
+
+}  // namespace brigade::kernels

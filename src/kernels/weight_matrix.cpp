@@ -1,0 +1,54 @@
+#include "kernels/weight_matrix.h"
+
+#include "util/error.h"
+
+namespace brigade::kernels {
+
+WeightMatrix WeightMatrix::view(WeightFormat format, std::span<const uint8_t> bytes, int out_dim,
+                                int in_dim, const std::string& name) {
+  require(!is_quantized(format), "{}: a view needs a stored format (f32, bf16, f16), not {}", name,
+          format_name(format));
+  WeightMatrix m;
+  m.format_ = format;
+  m.out_dim_ = out_dim;
+  m.in_dim_ = in_dim;
+  m.row_stride_ = row_bytes(format, in_dim);
+  require(bytes.size() == m.bytes(), "{}: {} bytes for a {} x {} {} matrix", name, bytes.size(),
+          out_dim, in_dim, format_name(format));
+  m.data_ = bytes.data();
+  return m;
+}
+
+WeightMatrix WeightMatrix::quantize(WeightFormat target, WeightFormat stored,
+                                    std::span<const uint8_t> bytes, int out_dim, int in_dim,
+                                    const std::string& name) {
+  require(is_quantized(target), "{}: cannot quantize to {}", name, format_name(target));
+  require(in_dim % kBlock == 0,
+          "{}: cannot quantize to {}: its {} input features are not a multiple of the {}-weight "
+          "block",
+          name, format_name(target), in_dim, kBlock);
+  const WeightMatrix source = view(stored, bytes, out_dim, in_dim, name);
+  WeightMatrix m;
+  m.format_ = target;
+  m.out_dim_ = out_dim;
+  m.in_dim_ = in_dim;
+  m.row_stride_ = row_bytes(target, in_dim);
+  m.owned_ = std::make_shared<std::vector<uint8_t>>(m.bytes());
+  m.data_ = m.owned_->data();
+  std::vector<float> row(in_dim);
+  for (int r = 0; r < out_dim; ++r) {
+    source.row_f32(r, row.data());
+    uint8_t* dst = m.owned_->data() + r * m.row_stride_;
+    if (target == WeightFormat::kInt8)
+      quantize_row_q8(row.data(), reinterpret_cast<BlockQ8*>(dst), in_dim);
+    else
+      quantize_row_q4(row.data(), reinterpret_cast<BlockQ4*>(dst), in_dim);
+  }
+  return m;
+}
+
+void WeightMatrix::row_f32(int r, float* out) const {
+  dequantize_row(format_, data_ + static_cast<size_t>(r) * row_stride_, out, in_dim_);
+}
+
+}  // namespace brigade::kernels
