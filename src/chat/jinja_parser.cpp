@@ -89,6 +89,15 @@ class Parser {
     if (peek().type != T::Name) unexpected(what);
     return next().text;
   }
+  // A name with optional dotted parts (`a.b`), as filter and test names may be.
+  std::string expect_dotted_name(std::string_view what) {
+    std::string name = expect_name(what);
+    while (skip_op(".")) {
+      name += '.';
+      name += expect_name(what);
+    }
+    return name;
+  }
 
   // ---- statements ---------------------------------------------------------
 
@@ -455,10 +464,7 @@ class Parser {
       } else if (skip_op("[")) {
         node = parse_subscript(std::move(node), line);
       } else if (at_op("(")) {
-        auto e = make_expr(Expr::Kind::Call, line);
-        e->children.push_back(std::move(node));
-        parse_call_args(*e);
-        node = std::move(e);
+        node = parse_call(std::move(node), line);
       } else {
         return node;
       }
@@ -509,13 +515,19 @@ class Parser {
     });
   }
 
+  ExprPtr parse_call(ExprPtr callee, int line) {
+    auto e = make_expr(Expr::Kind::Call, line);
+    e->children.push_back(std::move(callee));
+    parse_call_args(*e);
+    return e;
+  }
+
   ExprPtr parse_filters_and_tests(ExprPtr node) {
     while (true) {
       const int line = peek().line;
       if (skip_op("|")) {
         auto e = make_expr(Expr::Kind::Filter, line);
-        e->name = expect_name("a filter name");
-        while (skip_op(".")) e->name += "." + expect_name("a filter name");
+        e->name = expect_dotted_name("a filter name");
         e->children.push_back(std::move(node));
         if (at_op("(")) parse_call_args(*e);
         node = std::move(e);
@@ -523,8 +535,7 @@ class Parser {
         ++pos_;
         auto e = make_expr(Expr::Kind::Test, line);
         e->negated = skip_name("not");
-        e->name = expect_name("a test name");
-        while (skip_op(".")) e->name += "." + expect_name("a test name");
+        e->name = expect_dotted_name("a test name");
         e->children.push_back(std::move(node));
         if (at_op("(")) {
           parse_call_args(*e);
@@ -534,10 +545,7 @@ class Parser {
         }
         node = std::move(e);
       } else if (at_op("(")) {
-        auto e = make_expr(Expr::Kind::Call, line);
-        e->children.push_back(std::move(node));
-        parse_call_args(*e);
-        node = std::move(e);
+        node = parse_call(std::move(node), line);
       } else {
         return node;
       }

@@ -2,6 +2,7 @@
 // the embeddings, the final norm, the LM head and the tokenizer.
 
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "cli/generation_flags.h"
 #include "net/channels.h"
 #include "client/swarm_runner.h"
@@ -49,6 +50,7 @@ void add_generate_command(CLI::App& app) {
     double step_timeout_s = 20;
     bool no_push = false;
     bool jsonl = false;
+    EngineFlags engine;  // for the LM head, the one matrix the client multiplies with
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("generate", "Generate text through the swarm");
@@ -57,6 +59,7 @@ void add_generate_command(CLI::App& app) {
       ->required();
   cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]")->required();
   add_generation_flags(cmd, flags->gen);
+  add_engine_flags(cmd, flags->engine);
   cmd->add_option("--wait-for-swarm", flags->wait_for_swarm_s,
                   "Seconds to wait until every block is served")
       ->capture_default_str();
@@ -80,6 +83,7 @@ void add_generate_command(CLI::App& app) {
   cmd->add_flag("--jsonl", flags->jsonl, "Print one JSON event per line as things happen");
   cmd->callback([flags] {
     init_logging("client");
+    const auto quant = apply_engine_flags(flags->engine);
     const auto began = std::chrono::steady_clock::now();
     const ModelConfig config = ModelConfig::load(flags->model);
     const auto checkpoint = Checkpoint::open(flags->model);
@@ -89,12 +93,12 @@ void add_generate_command(CLI::App& app) {
     verify_manifest(manifest, config, *checkpoint, ManifestUse{true, 0, 0});
     const std::string model_name =
         flags->model_name.empty() ? model_name_of(flags->model) : flags->model_name;
-    const ModelHead head(config, *checkpoint);
+    const ModelHead head(config, *checkpoint, quant);
     const auto tokenizer = Tokenizer::open(flags->model);
     GenerationFlags gen = flags->gen;
     if (flags->jsonl) gen.json = true;  // no raw text on stdout
     const auto defaults = GenerationConfig::load(flags->model, config);
-    GenerationRequest request = make_request(gen, config, defaults, tokenizer.get());
+    GenerationRequest request = make_request(gen, flags->model, config, defaults, tokenizer.get());
 
     SwarmOptions options;
     options.initial_peers = parse_host_port_list(flags->initial_peers, "--initial-peers");

@@ -31,7 +31,7 @@ void add_run_command(CLI::App& app) {
     const auto checkpoint = Checkpoint::open(flags->model);
     const auto tokenizer = Tokenizer::open(flags->model);
     const auto defaults = GenerationConfig::load(flags->model, config);
-    auto request = make_request(flags->generation, config, defaults, tokenizer.get());
+    auto request = make_request(flags->generation, flags->model, config, defaults, tokenizer.get());
     const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
     config.require_context(max_length,
                            fmt::format("prompt ({} tokens) + --max-new-tokens ({}) =",

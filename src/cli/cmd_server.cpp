@@ -1,6 +1,7 @@
 // `brigade server`: hosts a span of blocks for the swarm.
 
 #include "cli/commands.h"
+#include "cli/engine_flags.h"
 #include "server/server.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -18,6 +19,7 @@ void add_server_command(CLI::App& app) {
     int64_t cache_tokens = 16384;
     int session_timeout_s = 120;
     int record_ttl_s = 30;
+    EngineFlags engine;
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("server", "Serve a span of blocks to the swarm until stopped");
@@ -36,6 +38,7 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--model-name", flags->model_name,
                   "The model's name shown by `brigade status` (default: config.json's "
                   "_name_or_path; never identity)");
+  add_engine_flags(cmd, flags->engine);
   cmd->add_option("--cache-tokens", flags->cache_tokens, "KV-cache budget in tokens")
       ->capture_default_str();
   cmd->add_option("--announce", flags->announce, "HOST:PORT others should dial (default: --listen)");
@@ -50,6 +53,7 @@ void add_server_command(CLI::App& app) {
     init_logging("server");
     ServerOptions options;
     options.model_dir = flags->model;
+    options.quant = apply_engine_flags(flags->engine);
     if (!flags->blocks.empty()) {
       const auto colon = flags->blocks.find(':');
       require(colon != std::string::npos, "--blocks: '{}' is not A:B", flags->blocks);

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "cli/chat_prompt.h"
 #include "cli/commands.h"
 #include "cli/generation_flags.h"
 #include "util/error.h"
@@ -22,6 +23,8 @@ struct TokenizeFlags {
   std::string decode;  // "1,2,3"
   bool json = false;
   bool no_special_tokens = false;
+  bool chat = false;
+  std::string system;
 };
 
 std::string read_file(const std::string& path) {
@@ -46,18 +49,27 @@ void print_decoded(const Tokenizer& tokenizer, const TokenizeFlags& flags) {
   }
 }
 
-// The text to encode: --text or the contents of --file. (A later --chat
-// renders the conversation here instead.)
+// The text to encode: --text or the contents of --file.
 std::string input_text(const TokenizeFlags& flags) {
   return flags.file.empty() ? flags.text : read_file(flags.file);
 }
 
 void print_encoded(const Tokenizer& tokenizer, const TokenizeFlags& flags) {
-  const auto ids = tokenizer.encode(input_text(flags), !flags.no_special_tokens);
+  std::vector<int32_t> ids;
+  std::string rendered;  // --chat: the conversation as the template wrote it
+  if (flags.chat) {
+    auto chat = make_chat_prompt(flags.model, tokenizer, flags.system, input_text(flags));
+    ids = std::move(chat.ids);
+    rendered = std::move(chat.text);
+  } else {
+    ids = tokenizer.encode(input_text(flags), !flags.no_special_tokens);
+  }
   if (flags.json) {
     nlohmann::json tokens = nlohmann::json::array();
     for (int32_t id : ids) tokens.push_back(tokenizer.token_of(id).value_or(""));
-    print_json({{"ids", ids}, {"tokens", tokens}});
+    nlohmann::json out = {{"ids", ids}, {"tokens", tokens}};
+    if (flags.chat) out["text"] = rendered;
+    print_json(out);
     return;
   }
   std::string line;
@@ -85,9 +97,15 @@ void add_tokenize_command(CLI::App& app) {
       "Print JSON: {\"ids\": [...], \"tokens\": [...]} (or {\"text\": ...} with --decode)");
   cmd->add_flag("--no-special-tokens", flags->no_special_tokens,
                 "Do not add the tokens the checkpoint puts around every text (BOS)");
+  cmd->add_flag("--chat", flags->chat,
+                "Encode the text as the user's message in the checkpoint's chat template (with "
+                "--json, also print the rendered text)");
+  cmd->add_option("--system", flags->system, "System message in --chat mode");
   cmd->callback([flags, text, file, decode] {
     require(text->count() + file->count() + decode->count() == 1,
             "tokenize: give one of --text TEXT, --file F or --decode IDS");
+    require(!flags->chat || decode->count() == 0, "tokenize: --chat encodes; it cannot --decode");
+    require(flags->chat || flags->system.empty(), "tokenize: --system is the system message of --chat");
     const auto tokenizer = Tokenizer::open(flags->model);
     require(tokenizer != nullptr, "{}: no tokenizer.json or tokenizer.model", flags->model);
     if (decode->count() > 0) {

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "cli/chat_prompt.h"
 #include "util/error.h"
 
 namespace brigade::cli {
@@ -24,6 +25,10 @@ void add_generation_flags(CLI::App* command, GenerationFlags& flags) {
   command->add_option("--top-p", flags.top_p,
                       "Nucleus sampling mass, 1 = off (default: generation_config.json)");
   command->add_option("--seed", flags.seed, "Sampling seed")->capture_default_str();
+  command->add_flag("--chat", flags.chat,
+                    "Treat --prompt as the user's message and format it with the checkpoint's "
+                    "chat template; stop at its end-of-turn tokens");
+  command->add_option("--system", flags.system, "System message in --chat mode");
   command->add_flag("--json", flags.json, "Print one JSON object instead of streaming text");
   command
       ->add_option("--dump-logits", flags.dump_logits,
@@ -56,10 +61,21 @@ std::vector<int32_t> parse_ids(const std::string& text, int vocab_size, const st
   return ids;
 }
 
-GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& config,
-                               const GenerationConfig& defaults, const Tokenizer* tokenizer) {
+GenerationRequest make_request(const GenerationFlags& flags, const std::filesystem::path& model_dir,
+                               const ModelConfig& config, const GenerationConfig& defaults,
+                               const Tokenizer* tokenizer) {
   GenerationRequest request;
-  if (!flags.prompt_ids.empty()) {
+  require(!flags.chat || flags.prompt_ids.empty(),
+          "--chat takes the user's message as --prompt TEXT, not --prompt-ids");
+  require(flags.chat || flags.system.empty(), "--system is the system message of --chat");
+  std::vector<int32_t> chat_stop_ids;
+  if (flags.chat) {
+    require(!flags.prompt.empty(), "--chat needs the user's message as --prompt TEXT");
+    require(tokenizer != nullptr, "--chat needs the model's tokenizer (tokenizer.json)");
+    auto chat = make_chat_prompt(model_dir, *tokenizer, flags.system, flags.prompt);
+    request.prompt_ids = std::move(chat.ids);
+    chat_stop_ids = std::move(chat.stop_ids);
+  } else if (!flags.prompt_ids.empty()) {
     request.prompt_ids = parse_ids(flags.prompt_ids, config.vocab_size, "--prompt-ids");
   } else {
     require(!flags.prompt.empty(), "give a prompt with --prompt TEXT or --prompt-ids 1,2,3");
@@ -77,6 +93,7 @@ GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& 
   request.sampling.top_p = flags.top_p.value_or(request.sampling.top_p);
   request.sampling.seed = flags.seed;
   request.stop_ids = defaults.eos_token_ids;
+  request.stop_ids.insert(request.stop_ids.end(), chat_stop_ids.begin(), chat_stop_ids.end());
   request.keep_first_logits = !flags.dump_logits.empty();
   request.keep_all_logits = flags.dump_logits == "all";
   if (!flags.json) {

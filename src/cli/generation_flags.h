@@ -4,6 +4,7 @@
 // same JSON object.
 
 #include <CLI/CLI.hpp>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -24,7 +25,9 @@ struct GenerationFlags {
   std::optional<float> top_p;
   uint64_t seed = 0;
   bool json = false;
-  std::string dump_logits;  // "" | "first" | "all"
+  std::string dump_logits;
+  bool chat = false;   // --chat: --prompt is the user's message in the chat template
+  std::string system;  // --system: the system message in chat mode  // "" | "first" | "all"
 };
 
 // Adds --prompt | --prompt-ids, --max-new-tokens, --temperature, --top-k,
@@ -41,8 +44,12 @@ std::vector<int32_t> parse_ids(const std::string& text, int vocab_size, const st
 // and each sampling flag given overrides its field; generation also stops at
 // the defaults' eos ids. Unless flags.json, on_token streams decoded text to
 // stdout as it is produced.
-GenerationRequest make_request(const GenerationFlags& flags, const ModelConfig& config,
-                               const GenerationConfig& defaults, const Tokenizer* tokenizer);
+// With --chat, the prompt is the conversation [--system, --prompt] in the
+// checkpoint's chat template, and generation also stops at its end-of-turn
+// tokens.
+GenerationRequest make_request(const GenerationFlags& flags, const std::filesystem::path& model_dir,
+                               const ModelConfig& config, const GenerationConfig& defaults,
+                               const Tokenizer* tokenizer);
 
 // {"ids", "new_ids", "text", "timings": {"load_s", "prefill_s", "per_token_ms"}}
 // plus "logits" (the first new token's) with --dump-logits, and "all_logits"

@@ -1,6 +1,10 @@
 #include "kernels/cpu.h"
 
 #include <cstdlib>
+
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <string>
 
 #include "util/error.h"
@@ -23,11 +27,16 @@ std::vector<Isa> supported_isas() {
   std::vector<Isa> isas = {Isa::kPortable};
 #if defined(__x86_64__)
   __builtin_cpu_init();
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                    __builtin_cpu_supports("f16c");
+  // F16C (CPUID leaf 1, ECX bit 29) and VNNI (leaf 7, ECX bit 11) straight
+  // from CPUID: not every compiler's __builtin_cpu_supports knows their
+  // names. The avx2 and avx512f checks also cover the OS saving the registers.
+  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+  const bool f16c = __get_cpuid(1, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 29)) != 0;
+  const bool vnni = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) && (ecx & (1u << 11)) != 0;
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c;
   if (avx2) isas.push_back(Isa::kAvx2);
   if (avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni"))
+      __builtin_cpu_supports("avx512bw") && vnni)
     isas.push_back(Isa::kAvx512);
 #endif
   return isas;

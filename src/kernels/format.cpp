@@ -114,6 +114,9 @@ void quantize_activations(const float* x, ActivationBlock* out, int n) {
       const float v = x[i] * inv;
       out[b].q[i] = static_cast<int8_t>(static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f)));
     }
+    for (int j = 0; j < kBlock / 4; ++j)
+      out[b].offset8[j] =
+          8 * (out[b].q[4 * j] + out[b].q[4 * j + 1] + out[b].q[4 * j + 2] + out[b].q[4 * j + 3]);
   }
 }
 

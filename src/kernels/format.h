@@ -43,10 +43,14 @@ struct BlockQ4 {
 static_assert(sizeof(BlockQ4) == 18);
 
 // An activation row quantized for the integer dot products of int8/int4
-// weights: x[i] ~= d * q[i], one f32 scale per block.
+// weights: x[i] ~= d * q[i], one f32 scale per block. offset8[j] is
+// 8 * (q[4j] + ... + q[4j+3]): int4 kernels multiply the unsigned nibbles
+// (0..15) and subtract it, which gives exactly the sums of (nibble - 8) * q
+// with one instruction less per block.
 struct ActivationBlock {
   float d;
   int8_t q[kBlock];
+  int32_t offset8[kBlock / 4];
 };
 
 // Bytes of one row of `in_dim` weights in `format`.

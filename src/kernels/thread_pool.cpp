@@ -40,30 +40,38 @@ ThreadPool::~ThreadPool() {
   for (auto& w : workers_) w.join();
 }
 
-void ThreadPool::work_on_current_job() {
-  for (int i = next_task_.fetch_add(1); i < tasks_; i = next_task_.fetch_add(1)) {
-    (*job_)(i);
+void ThreadPool::work_on(const Job& job) {
+  uint64_t claim = next_claim_.load();
+  for (;;) {
+    const auto id = static_cast<uint32_t>(claim >> 32);
+    const auto task = static_cast<int>(claim & 0xFFFFFFFFu);
+    if (id != job.id || task >= job.tasks) return;
+    if (!next_claim_.compare_exchange_weak(claim, claim + 1)) continue;  // claim reloaded
+    (*job.fn)(task);
     if (unfinished_.fetch_sub(1) == 1) {
       std::lock_guard lock(mutex_);
       done_.notify_all();
     }
+    claim = next_claim_.load();
   }
 }
 
 void ThreadPool::worker_loop() {
-  uint64_t seen = 0;
+  uint32_t seen = 0;
   for (;;) {
     const auto spin_until = std::chrono::steady_clock::now() + kSpin;
-    while (generation_.load(std::memory_order_acquire) == seen &&
+    while (job_id_.load(std::memory_order_acquire) == seen &&
            std::chrono::steady_clock::now() < spin_until)
       cpu_relax();
-    if (generation_.load(std::memory_order_acquire) == seen) {
+    Job job;
+    {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || generation_.load() != seen; });
+      wake_.wait(lock, [&] { return stopping_ || job_.id != seen; });
       if (stopping_) return;
+      job = job_;
     }
-    seen = generation_.load(std::memory_order_acquire);
-    work_on_current_job();
+    seen = job.id;
+    work_on(job);
   }
 }
 
@@ -74,16 +82,17 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     return;
   }
   std::lock_guard job_lock(run_mutex_);
+  Job job;
   {
     std::lock_guard lock(mutex_);
-    job_ = &fn;
-    tasks_.store(tasks);
-    next_task_.store(0);
+    job = Job{job_.id + 1, tasks, &fn};
     unfinished_.store(tasks);
-    generation_.fetch_add(1, std::memory_order_release);
+    next_claim_.store(static_cast<uint64_t>(job.id) << 32);
+    job_ = job;
+    job_id_.store(job.id, std::memory_order_release);
   }
   wake_.notify_all();
-  work_on_current_job();
+  work_on(job);
   // Spin a little for the last pieces, then sleep until they are done.
   const auto spin_until = std::chrono::steady_clock::now() + kSpin;
   while (unfinished_.load(std::memory_order_acquire) != 0 &&
@@ -91,7 +100,6 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
     cpu_relax();
   std::unique_lock lock(mutex_);
   done_.wait(lock, [&] { return unfinished_.load() == 0; });
-  job_ = nullptr;
 }
 
 ThreadPool& ThreadPool::global() {

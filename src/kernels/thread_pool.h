@@ -37,8 +37,14 @@ class ThreadPool {
   static void set_global_threads(int threads);
 
  private:
+  // What a thread works on: one job, claimed task by task.
+  struct Job {
+    uint32_t id;
+    int tasks;
+    const std::function<void(int)>* fn;
+  };
   void worker_loop();
-  void work_on_current_job();
+  void work_on(const Job& job);
 
   std::vector<std::thread> workers_;
   std::mutex run_mutex_;  // one job at a time
@@ -47,11 +53,11 @@ class ThreadPool {
   std::condition_variable wake_;
   std::condition_variable done_;
   bool stopping_ = false;
-  std::atomic<uint64_t> generation_{0};  // bumped per job
-
-  const std::function<void(int)>* job_ = nullptr;
-  std::atomic<int> tasks_{0};
-  std::atomic<int> next_task_{0};
+  Job job_{0, 0, nullptr};           // guarded by mutex_
+  std::atomic<uint32_t> job_id_{0};  // job_.id, readable without the mutex
+  // (job id << 32) | next task index: a claim succeeds only for the job the
+  // thread read, so a late thread can never take a task of the next job.
+  std::atomic<uint64_t> next_claim_{0};
   std::atomic<int> unfinished_{0};
 };
 

@@ -1,5 +1,8 @@
 #include "kernels/weight_matrix.h"
 
+#include <algorithm>
+
+#include "kernels/thread_pool.h"
 #include "util/error.h"
 
 namespace brigade::kernels {
@@ -33,17 +36,22 @@ WeightMatrix WeightMatrix::quantize(WeightFormat target, WeightFormat stored,
   m.out_dim_ = out_dim;
   m.in_dim_ = in_dim;
   m.row_stride_ = row_bytes(target, in_dim);
-  m.owned_ = std::make_shared<std::vector<uint8_t>>(m.bytes());
+  m.owned_ = std::make_shared<AnonymousBuffer>(m.bytes());
   m.data_ = m.owned_->data();
-  std::vector<float> row(in_dim);
-  for (int r = 0; r < out_dim; ++r) {
-    source.row_f32(r, row.data());
-    uint8_t* dst = m.owned_->data() + r * m.row_stride_;
-    if (target == WeightFormat::kInt8)
-      quantize_row_q8(row.data(), reinterpret_cast<BlockQ8*>(dst), in_dim);
-    else
-      quantize_row_q4(row.data(), reinterpret_cast<BlockQ4*>(dst), in_dim);
-  }
+  // Rows are independent: spread them over the pool (loading a 7B model
+  // quantizes billions of weights).
+  constexpr int kRowsPerTask = 64;
+  ThreadPool::global().run((out_dim + kRowsPerTask - 1) / kRowsPerTask, [&](int task) {
+    std::vector<float> row(in_dim);
+    for (int r = task * kRowsPerTask; r < std::min(out_dim, (task + 1) * kRowsPerTask); ++r) {
+      source.row_f32(r, row.data());
+      uint8_t* dst = m.owned_->data() + static_cast<size_t>(r) * m.row_stride_;
+      if (target == WeightFormat::kInt8)
+        quantize_row_q8(row.data(), reinterpret_cast<BlockQ8*>(dst), in_dim);
+      else
+        quantize_row_q4(row.data(), reinterpret_cast<BlockQ4*>(dst), in_dim);
+    }
+  });
   return m;
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/anonymous_buffer.h"
 #include "kernels/format.h"
 
 namespace brigade::kernels {
@@ -47,7 +48,7 @@ class WeightMatrix {
   int out_dim_ = 0, in_dim_ = 0;
   size_t row_stride_ = 0;
   const uint8_t* data_ = nullptr;
-  std::shared_ptr<std::vector<uint8_t>> owned_;  // quantized blocks
+  std::shared_ptr<AnonymousBuffer> owned_;  // quantized blocks
 };
 
 }  // namespace brigade::kernels

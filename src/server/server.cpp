@@ -1,5 +1,7 @@
 #include "server/server.h"
 
+#include "kernels/format.h"
+
 #include "dht/swarm_directory.h"
 #include "net/tensor_codec.h"
 #include "server/block_selection.h"
@@ -67,7 +69,9 @@ Server::Server(ServerOptions options)
   // A manifest shipped with a partial checkpoint (or copied from other
   // weights) must describe the blocks this server is about to serve.
   verify_manifest(manifest_, config, *checkpoint_, ManifestUse{false, start, end});
-  span_ = std::make_unique<BlockSpan>(config, *checkpoint_, start, end);
+  span_ = std::make_unique<BlockSpan>(config, *checkpoint_, start, end, options_.quant);
+  weight_format_ = kernels::format_name(span_->weight_format());
+  numerics_ = span_->numerics_id();
   compute_ms_per_block_ = measure_ms_per_block(*span_);
 
   service_ = std::make_unique<BlockService>(

@@ -56,8 +56,8 @@ class Server {
   std::string model_id_;    // manifest_.model_id()
   std::string model_name_;  // for people
   // What the record announces of the engine: the format weights are held in
-  // for compute and the numerics id. The engine computes in f32 today.
-  std::string weight_format_ = "f32";
+  // for compute and the numerics id, from the loaded span.
+  std::string weight_format_;
   std::string numerics_;
   std::unique_ptr<DhtNode> dht_;
   std::shared_ptr<const Checkpoint> checkpoint_;

@@ -1,6 +1,7 @@
 #pragma once
 // Everything `brigade server` can be told, with the defaults it uses.
 
+#include "kernels/format.h"
 #include "net/address.h"
 #include "server/fault_injection.h"
 
@@ -29,6 +30,10 @@ struct ServerOptions {
   // The model's name for people (`status`'s MODEL column); empty: config.json's
   // "_name_or_path". Never identity: the manifest's model id is.
   std::string model_name;
+
+  // Load-time quantization of the blocks (--quant); kNone computes in the
+  // checkpoint's stored format.
+  kernels::Quant quant = kernels::Quant::kNone;
 
   // KV-cache budget in tokens (batch x max_length summed over open sessions).
   int64_t cache_tokens = 16384;

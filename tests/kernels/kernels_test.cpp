@@ -226,9 +226,12 @@ TEST(ThreadPoolTest, RunsEveryTaskOnceUnderConcurrentCallers) {
   std::atomic<int> wrong{0};
   for (int t = 0; t < 4; ++t) {
     callers.emplace_back([&] {
-      for (int job = 0; job < 200; ++job) {
-        std::vector<std::atomic<int>> hits(37);
-        pool.run(37, [&](int i) { hits[i].fetch_add(1); });
+      // Jobs of changing sizes back to back: a thread late from one job must
+      // never take a task of the next.
+      for (int job = 0; job < 3000; ++job) {
+        const int tasks = 2 + job % 41;
+        std::vector<std::atomic<int>> hits(tasks);
+        pool.run(tasks, [&](int i) { hits[i].fetch_add(1); });
         for (auto& h : hits)
           if (h.load() != 1) wrong.fetch_add(1);
       }
