@@ -14,15 +14,18 @@ constexpr size_t kHugePage = size_t{2} << 20;
 
 AnonymousBuffer::AnonymousBuffer(size_t bytes) : size_(bytes) {
   if (bytes == 0) return;
-  // Over-allocate by one huge page to align the start, then trim.
-  mapping_size_ = bytes + kHugePage;
+  // Huge pages only over whole 2 MiB pages of the buffer: rounding a small
+  // matrix up to a huge page would cost more memory than it saves time.
+  const bool huge = bytes >= kHugePage;
+  // Over-allocate by one huge page to align the start.
+  mapping_size_ = huge ? bytes + kHugePage : bytes;
   mapping_ = mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   require(mapping_ != MAP_FAILED, "cannot allocate {} bytes for quantized weights: {}", bytes,
           std::strerror(errno));
   const auto base = reinterpret_cast<uintptr_t>(mapping_);
-  data_ = reinterpret_cast<uint8_t*>((base + kHugePage - 1) & ~(kHugePage - 1));
+  data_ = reinterpret_cast<uint8_t*>(huge ? (base + kHugePage - 1) & ~(kHugePage - 1) : base);
   // Advice only: without transparent huge pages the buffer works as is.
-  madvise(data_, (bytes + kHugePage - 1) & ~(kHugePage - 1), MADV_HUGEPAGE);
+  if (huge) madvise(data_, bytes & ~(kHugePage - 1), MADV_HUGEPAGE);
 }
 
 AnonymousBuffer::~AnonymousBuffer() {

@@ -24,7 +24,8 @@ WeightMatrix WeightMatrix::view(WeightFormat format, std::span<const uint8_t> by
 
 WeightMatrix WeightMatrix::quantize(WeightFormat target, WeightFormat stored,
                                     std::span<const uint8_t> bytes, int out_dim, int in_dim,
-                                    const std::string& name) {
+                                    const std::string& name,
+                                    const std::function<void(std::span<const uint8_t>)>& done_with) {
   require(is_quantized(target), "{}: cannot quantize to {}", name, format_name(target));
   require(in_dim % kBlock == 0,
           "{}: cannot quantize to {}: its {} input features are not a multiple of the {}-weight "
@@ -43,13 +44,18 @@ WeightMatrix WeightMatrix::quantize(WeightFormat target, WeightFormat stored,
   constexpr int kRowsPerTask = 64;
   ThreadPool::global().run((out_dim + kRowsPerTask - 1) / kRowsPerTask, [&](int task) {
     std::vector<float> row(in_dim);
-    for (int r = task * kRowsPerTask; r < std::min(out_dim, (task + 1) * kRowsPerTask); ++r) {
+    const int first = task * kRowsPerTask, last = std::min(out_dim, (task + 1) * kRowsPerTask);
+    for (int r = first; r < last; ++r) {
       source.row_f32(r, row.data());
       uint8_t* dst = m.owned_->data() + static_cast<size_t>(r) * m.row_stride_;
       if (target == WeightFormat::kInt8)
         quantize_row_q8(row.data(), reinterpret_cast<BlockQ8*>(dst), in_dim);
       else
         quantize_row_q4(row.data(), reinterpret_cast<BlockQ4*>(dst), in_dim);
+    }
+    if (done_with) {
+      const size_t stored_row = row_bytes(stored, in_dim);
+      done_with(bytes.subspan(first * stored_row, (last - first) * stored_row));
     }
   });
   return m;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <span>
 #include <string>
@@ -27,11 +28,15 @@ class WeightMatrix {
   static WeightMatrix view(WeightFormat format, std::span<const uint8_t> bytes, int out_dim,
                            int in_dim, const std::string& name);
 
-  // Quantizes a stored matrix (f32, bf16 or f16 bytes) to int8 or int4.
+  // Quantizes a stored matrix (f32, bf16 or f16 bytes) to int8 or int4, on
+  // the thread pool. `done_with` (optional) is told each range of `bytes`
+  // once its rows are quantized, so the caller can give those pages back
+  // while the rest is still being read: the process never holds both copies.
   // Throws Error naming `name` when in_dim is not a multiple of 32.
   static WeightMatrix quantize(WeightFormat target, WeightFormat stored,
                                std::span<const uint8_t> bytes, int out_dim, int in_dim,
-                               const std::string& name);
+                               const std::string& name,
+                               const std::function<void(std::span<const uint8_t>)>& done_with = {});
 
   WeightFormat format() const { return format_; }
   int out_dim() const { return out_dim_; }

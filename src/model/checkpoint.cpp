@@ -16,6 +16,7 @@
 #include <set>
 
 #include "util/error.h"
+#include "util/pages.h"
 
 namespace brigade {
 
@@ -250,14 +251,7 @@ const Checkpoint::Mapping& Checkpoint::map_file(const std::string& file) const {
   return *mapping;
 }
 
-void Checkpoint::release(const std::string& name) const {
-  const auto span = bytes(name);
-  // Only whole pages inside the tensor: its neighbours may still be in use.
-  const uintptr_t page = static_cast<uintptr_t>(sysconf(_SC_PAGESIZE));
-  const uintptr_t begin = (reinterpret_cast<uintptr_t>(span.data()) + page - 1) & ~(page - 1);
-  const uintptr_t end = (reinterpret_cast<uintptr_t>(span.data()) + span.size()) & ~(page - 1);
-  if (end > begin) madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTNEED);
-}
+void Checkpoint::release(const std::string& name) const { release_pages(bytes(name)); }
 
 std::vector<float> Checkpoint::load(const std::string& name,
                                     const std::vector<int64_t>& expected_shape) const {

@@ -3,6 +3,7 @@
 #include <fmt/ranges.h>
 
 #include "util/error.h"
+#include "util/pages.h"
 
 namespace brigade {
 
@@ -45,9 +46,11 @@ kernels::WeightMatrix load_matrix(const Checkpoint& checkpoint, const std::strin
   if (quant == Quant::kNone)
     return kernels::WeightMatrix::view(stored, checkpoint.bytes(name), static_cast<int>(out_dim),
                                        static_cast<int>(in_dim), where);
+  // The stored pages go back as their rows are quantized (and the partial
+  // pages between row groups at the end), so the process never holds both.
   auto m = kernels::WeightMatrix::quantize(compute_format(info.dtype, quant), stored,
                                            checkpoint.bytes(name), static_cast<int>(out_dim),
-                                           static_cast<int>(in_dim), where);
+                                           static_cast<int>(in_dim), where, release_pages);
   checkpoint.release(name);
   return m;
 }

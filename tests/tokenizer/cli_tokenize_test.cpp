@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -58,6 +59,59 @@ TEST(CliTokenize, RefusesBadInput) {
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_NE(result.err.find("no tokenizer.json or tokenizer.model"), std::string::npos)
       << result.err;
+}
+
+}  // namespace
+}  // namespace brigade::test
+
+namespace brigade::test {
+namespace {
+
+// --chat renders the conversation with the checkpoint's own template (the
+// expected text is transformers' rendering, see tests/chat) and encodes it
+// without adding another BOS.
+TEST(CliChat, TokenizeRendersTheTemplateAndRunStartsFromTheSameIds) {
+  const std::string expected =
+      "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are a helpful "
+      "assistant.<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHello! How are "
+      "you?<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n";
+  auto result = tokenize({"--chat", "--system", "You are a helpful assistant.", "--text",
+                          "Hello! How are you?", "--json"});
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto json = nlohmann::json::parse(result.out);
+  EXPECT_EQ(json["text"], expected);
+  const auto ids = json["ids"].get<std::vector<int32_t>>();
+  ASSERT_GT(ids.size(), 10u);
+  EXPECT_EQ(ids[0], 128000);  // <|begin_of_text|>, once
+  EXPECT_NE(ids[1], 128000);
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 128009), 2);  // <|eot_id|> after system and user
+
+  // A model with the Llama 3 tokenizer generates from exactly those ids.
+  TempDir dir;
+  const auto model = dir / "model";
+  auto made = run_command({BRIGADE_BINARY, "make-model", "--out", model.string(), "--layers", "1",
+                           "--hidden", "32", "--intermediate", "64", "--heads", "2", "--kv-heads",
+                           "1", "--vocab", "128256", "--no-tokenizer"});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  for (const char* file : {"tokenizer.json", "tokenizer_config.json"})
+    std::filesystem::copy_file(std::filesystem::path(kLlama3) / file, model / file);
+  auto run = run_command({BRIGADE_BINARY, "run", "--model", model.string(), "--chat", "--system",
+                          "You are a helpful assistant.", "--prompt", "Hello! How are you?",
+                          "--max-new-tokens", "2", "--json"});
+  ASSERT_EQ(run.exit_code, 0) << run.err;
+  const auto generated = nlohmann::json::parse(run.out)["ids"].get<std::vector<int32_t>>();
+  ASSERT_GE(generated.size(), ids.size());
+  EXPECT_TRUE(std::equal(ids.begin(), ids.end(), generated.begin()));
+
+  // --chat needs a template; --system needs --chat.
+  run = run_command({BRIGADE_BINARY, "tokenize", "--model",
+                     (std::filesystem::path(BRIGADE_SHARED_DIR) / "tokenizers" / "llama2").string(),
+                     "--chat", "--text", "hi"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("chat_template"), std::string::npos) << run.err;
+  run = tokenize({"--system", "x", "--text", "hi"});
+  EXPECT_EQ(run.exit_code, 1);
+  EXPECT_NE(run.err.find("--system"), std::string::npos) << run.err;
 }
 
 }  // namespace
