@@ -51,7 +51,6 @@ double copy_bandwidth(const std::vector<uint64_t>& buffer, int repeats) {
   return best;
 }
 
-
 }  // namespace
 
 void add_bench_block_command(CLI::App& bench) {

@@ -131,9 +131,10 @@ void add_bench_engine_command(CLI::App& bench) {
 
     // Bytes a decode step must read: every block weight, the LM head and one
     // embedding row.
-    const double bytes_per_token = static_cast<double>(span.weight_bytes()) +
-                                   static_cast<double>(config.vocab_size) *
-                                       kernels::row_bytes(head.lm_head_format(), config.hidden_size);
+    const double bytes_per_token =
+        static_cast<double>(span.weight_bytes()) +
+        static_cast<double>(config.vocab_size) *
+            kernels::row_bytes(head.lm_head_format(), config.hidden_size);
     std::vector<uint64_t> buffer((size_t{1} << 30) / sizeof(uint64_t));
     for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = i;
     const int threads = kernels::ThreadPool::global().threads();
@@ -164,9 +165,10 @@ void add_bench_engine_command(CLI::App& bench) {
                 decoded.per_token_ms, flags->tokens);
     std::printf("prefill:         %.1f tokens/s (%d-token prompt)\n", flags->prompt / prefill_s,
                 flags->prompt);
-    std::printf("weights read:    %.1f MiB per token; read bandwidth %.2f GB/s; floor %.2f ms "
-                "(ratio %.2f)\n",
-                bytes_per_token / (1 << 20), read_bw / 1e9, floor_ms, median_ms / floor_ms);
+    std::printf(
+        "weights read:    %.1f MiB per token; read bandwidth %.2f GB/s; floor %.2f ms "
+        "(ratio %.2f)\n",
+        bytes_per_token / (1 << 20), read_bw / 1e9, floor_ms, median_ms / floor_ms);
     std::printf("peak RSS:        %.1f MiB\n", static_cast<double>(rss) / (1 << 20));
   });
 }

@@ -2,20 +2,20 @@
 // network, relay mode against push mode against the latency floor, all
 // measured in one run on the same swarm.
 
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <iostream>
+#include <nlohmann/json.hpp>
+
 #include "cli/commands.h"
 #include "model/config.h"
 #include "model/make_model.h"
 #include "net/latency_proxy.h"
 #include "swarm/local_swarm.h"
 #include "util/error.h"
-#include "util/temp_dir.h"
 #include "util/log.h"
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
-#include <unistd.h>
-
-#include <iostream>
+#include "util/temp_dir.h"
 
 namespace brigade::cli {
 namespace {
@@ -51,10 +51,10 @@ void add_bench_latency_command(CLI::App& bench) {
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
-  auto* cmd = bench.add_subcommand(
-      "latency",
-      "Per-token latency with emulated WAN links: relay vs push vs the floor "
-      "R + sum(compute) + (N-1)*D/2");
+  auto* cmd =
+      bench.add_subcommand("latency",
+                           "Per-token latency with emulated WAN links: relay vs push vs the floor "
+                           "R + sum(compute) + (N-1)*D/2");
   cmd->add_option("--servers", flags->servers, "Servers in the chain (N)")->capture_default_str();
   cmd->add_option("--client-rtt-ms", flags->client_rtt_ms, "Client<->server round trip (R)")
       ->capture_default_str();
@@ -104,18 +104,26 @@ void add_bench_latency_command(CLI::App& bench) {
     std::string connect_via, push_via;
     for (size_t i = 0; i < swarm.size(); ++i) {
       const std::string& address = swarm.server_address(i);
-      client_proxies.push_back(
-          std::make_unique<LatencyProxy>(address, half(flags->client_rtt_ms)));
-      server_proxies.push_back(
-          std::make_unique<LatencyProxy>(address, half(flags->server_rtt_ms)));
+      client_proxies.push_back(std::make_unique<LatencyProxy>(address, half(flags->client_rtt_ms)));
+      server_proxies.push_back(std::make_unique<LatencyProxy>(address, half(flags->server_rtt_ms)));
       connect_via += (i ? "," : "") + address + "=" + client_proxies.back()->address();
       push_via += (i ? "," : "") + address + "=" + server_proxies.back()->address();
     }
-    const std::vector<std::string> args = {
-        self_binary(),     "generate",     "--model",          model.string(),
-        "--initial-peers", swarm.dht_address(), "--prompt-ids", "1,5,9,14,20,3,7,11",
-        "--max-new-tokens", std::to_string(flags->tokens), "--connect-via", connect_via,
-        "--push-via",      push_via,       "--json"};
+    const std::vector<std::string> args = {self_binary(),
+                                           "generate",
+                                           "--model",
+                                           model.string(),
+                                           "--initial-peers",
+                                           swarm.dht_address(),
+                                           "--prompt-ids",
+                                           "1,5,9,14,20,3,7,11",
+                                           "--max-new-tokens",
+                                           std::to_string(flags->tokens),
+                                           "--connect-via",
+                                           connect_via,
+                                           "--push-via",
+                                           push_via,
+                                           "--json"};
     const ModeResult relay = run_generate(args, false);
     const ModeResult push = run_generate(args, true);
     require(relay.ids == push.ids, "relay and push generated different tokens");
@@ -146,8 +154,8 @@ void add_bench_latency_command(CLI::App& bench) {
         "  floor  {:8.1f} ms/token  (R + compute {:.1f} + (N-1)*D/2)\n"
         "  push / floor = {:.3f}   relay / push = {:.2f}x\n",
         flags->servers, flags->client_rtt_ms, flags->server_rtt_ms, flags->tokens,
-        config.num_hidden_layers, config.hidden_size, relay.per_token_ms, push.per_token_ms,
-        floor, compute, push.per_token_ms / floor, relay.per_token_ms / push.per_token_ms);
+        config.num_hidden_layers, config.hidden_size, relay.per_token_ms, push.per_token_ms, floor,
+        compute, push.per_token_ms / floor, relay.per_token_ms / push.per_token_ms);
   });
 }
 

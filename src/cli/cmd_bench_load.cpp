@@ -34,8 +34,8 @@
 #include "net/identity.h"
 #include "swarm/local_swarm.h"
 #include "util/error.h"
-#include "util/temp_dir.h"
 #include "util/log.h"
+#include "util/temp_dir.h"
 
 namespace brigade::cli {
 namespace {
@@ -45,7 +45,6 @@ using Clock = std::chrono::steady_clock;
 double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
-
 
 // `model` if given, else a tiny random model made in `work`.
 std::filesystem::path model_or_tiny(const std::string& model, const TempDir& work, int layers) {

@@ -1,19 +1,19 @@
 // `brigade generate`: generation through the swarm. The client holds only
 // the embeddings, the final norm, the LM head and the tokenizer.
 
+#include <cstdio>
+#include <iostream>
+
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/generation_flags.h"
-#include "net/channels.h"
 #include "client/swarm_runner.h"
 #include "model/checkpoint.h"
 #include "model/manifest.h"
 #include "model/model_head.h"
+#include "net/channels.h"
 #include "util/error.h"
 #include "util/log.h"
-
-#include <cstdio>
-#include <iostream>
 
 namespace brigade::cli {
 namespace {
@@ -21,8 +21,8 @@ namespace {
 nlohmann::json route_json(const std::vector<RouteHop>& route) {
   auto out = nlohmann::json::array();
   for (const auto& hop : route) {
-    out.push_back({{"peer", hop.peer}, {"address", hop.address}, {"start", hop.start},
-                   {"end", hop.end}});
+    out.push_back(
+        {{"peer", hop.peer}, {"address", hop.address}, {"start", hop.start}, {"end", hop.end}});
   }
   return out;
 }
@@ -35,9 +35,7 @@ nlohmann::json recovery_json(const RecoveryEvent& e) {
           {"ms", e.ms}};
 }
 
-void emit(const nlohmann::json& line) {
-  std::cout << line.dump() << std::endl;
-}
+void emit(const nlohmann::json& line) { std::cout << line.dump() << std::endl; }
 
 }  // namespace
 
@@ -54,8 +52,9 @@ void add_generate_command(CLI::App& app) {
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("generate", "Generate text through the swarm");
-  cmd->add_option("--model", flags->model,
-                  "Checkpoint directory (only embeddings, final norm, LM head and tokenizer are read)")
+  cmd->add_option(
+         "--model", flags->model,
+         "Checkpoint directory (only embeddings, final norm, LM head and tokenizer are read)")
       ->required();
   cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]")->required();
   add_generation_flags(cmd, flags->gen);
@@ -113,9 +112,9 @@ void add_generate_command(CLI::App& app) {
     options.push_via = parse_connect_via(flags->push_via);
     options.formats = flags->formats;
     const int max_length = static_cast<int>(request.prompt_ids.size()) + request.max_new_tokens;
-    config.require_context(max_length, fmt::format("prompt of {} tokens + {} new tokens =",
-                                                   request.prompt_ids.size(),
-                                                   request.max_new_tokens));
+    config.require_context(
+        max_length, fmt::format("prompt of {} tokens + {} new tokens =", request.prompt_ids.size(),
+                                request.max_new_tokens));
     SwarmBlockRunner runner(config, expected_model(manifest), options, 1, max_length);
     const double load_s =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();

@@ -1,13 +1,13 @@
 // `brigade server`: hosts a span of blocks for the swarm.
 
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "server/server.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/signals.h"
-
-#include <cstdio>
 
 namespace brigade::cli {
 
@@ -41,8 +41,10 @@ void add_server_command(CLI::App& app) {
   add_engine_flags(cmd, flags->engine);
   cmd->add_option("--cache-tokens", flags->cache_tokens, "KV-cache budget in tokens")
       ->capture_default_str();
-  cmd->add_option("--announce", flags->announce, "HOST:PORT others should dial (default: --listen)");
-  cmd->add_option("--session-timeout", flags->session_timeout_s, "Close sessions idle this long (s)")
+  cmd->add_option("--announce", flags->announce,
+                  "HOST:PORT others should dial (default: --listen)");
+  cmd->add_option("--session-timeout", flags->session_timeout_s,
+                  "Close sessions idle this long (s)")
       ->capture_default_str();
   cmd->add_option("--record-ttl", flags->record_ttl_s, "DHT record lifetime (s)")
       ->capture_default_str();

@@ -1,16 +1,16 @@
 // `brigade status`: the swarm as the DHT and the servers themselves describe it.
 
-#include "brigade.grpc.pb.h"
-#include "cli/commands.h"
-#include "net/channels.h"
-#include "dht/swarm_directory.h"
-#include "util/error.h"
-#include "util/log.h"
-
 #include <fmt/ranges.h>
 
 #include <iostream>
 #include <map>
+
+#include "brigade.grpc.pb.h"
+#include "cli/commands.h"
+#include "dht/swarm_directory.h"
+#include "net/channels.h"
+#include "util/error.h"
+#include "util/log.h"
 
 namespace brigade::cli {
 namespace {
@@ -39,7 +39,8 @@ void add_status_command(CLI::App& app) {
     bool json = false;
   };
   auto flags = std::make_shared<Flags>();
-  auto* cmd = app.add_subcommand("status", "Show the swarm: servers, spans, speed, cache, push counters");
+  auto* cmd =
+      app.add_subcommand("status", "Show the swarm: servers, spans, speed, cache, push counters");
   cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]")->required();
   cmd->add_flag("--json", flags->json, R"(Print {"servers": [...], "missing_blocks": [...]})");
   cmd->callback([flags] {

@@ -1,15 +1,15 @@
 // `brigade swarm`: a whole swarm on this machine, for trying Brigade out.
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "model/config.h"
 #include "swarm/local_swarm.h"
 #include "util/error.h"
 #include "util/log.h"
 #include "util/signals.h"
-
-#include <unistd.h>
-
-#include <cstdio>
 
 namespace brigade::cli {
 
@@ -31,7 +31,8 @@ void add_swarm_command(CLI::App& app) {
       "swarm", "Start a DHT node and N servers on 127.0.0.1 (blocks split evenly) until Ctrl-C");
   cmd->add_option("--model", flags->model, "Checkpoint directory")->required();
   cmd->add_option("--servers", flags->servers, "Number of servers")->capture_default_str();
-  cmd->add_option("--log-dir", flags->log_dir, "Where the processes' logs go (default: a temp dir)");
+  cmd->add_option("--log-dir", flags->log_dir,
+                  "Where the processes' logs go (default: a temp dir)");
   cmd->callback([flags] {
     init_logging("swarm");
     const ModelConfig config = ModelConfig::load(flags->model);
@@ -40,10 +41,9 @@ void add_swarm_command(CLI::App& app) {
     options.binary = self_binary();
     options.model_dir = std::filesystem::absolute(flags->model);
     options.servers = even_spans(config.num_hidden_layers, flags->servers);
-    options.log_dir = flags->log_dir.empty()
-                          ? std::filesystem::temp_directory_path() /
-                                ("brigade-swarm-" + std::to_string(::getpid()))
-                          : std::filesystem::path(flags->log_dir);
+    options.log_dir = flags->log_dir.empty() ? std::filesystem::temp_directory_path() /
+                                                   ("brigade-swarm-" + std::to_string(::getpid()))
+                                             : std::filesystem::path(flags->log_dir);
     LocalSwarm swarm(options);
     std::printf("swarm ready: DHT at %s, logs in %s\n", swarm.dht_address().c_str(),
                 options.log_dir.c_str());

@@ -105,7 +105,8 @@ void add_tokenize_command(CLI::App& app) {
     require(text->count() + file->count() + decode->count() == 1,
             "tokenize: give one of --text TEXT, --file F or --decode IDS");
     require(!flags->chat || decode->count() == 0, "tokenize: --chat encodes; it cannot --decode");
-    require(flags->chat || flags->system.empty(), "tokenize: --system is the system message of --chat");
+    require(flags->chat || flags->system.empty(),
+            "tokenize: --system is the system message of --chat");
     const auto tokenizer = Tokenizer::open(flags->model);
     require(tokenizer != nullptr, "{}: no tokenizer.json or tokenizer.model", flags->model);
     if (decode->count() > 0) {

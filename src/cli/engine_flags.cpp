@@ -11,8 +11,7 @@ void add_engine_flags(CLI::App* command, EngineFlags& flags) {
                    "Quantize weights at load: none (compute as stored: f32, bf16, f16), int8 or "
                    "int4 (blocks of 32 with one scale each)")
       ->capture_default_str();
-  command->add_option("--threads", flags.threads,
-                      "Compute threads (default: the number of cores)");
+  command->add_option("--threads", flags.threads, "Compute threads (default: the number of cores)");
 }
 
 kernels::Quant apply_engine_flags(const EngineFlags& flags) {

@@ -1,10 +1,10 @@
 // `brigade`: one binary for every role (model maker, local runner, DHT node,
 // server, client, swarm launcher, benchmarks).
 
+#include <cstdio>
+
 #include "cli/commands.h"
 #include "util/error.h"
-
-#include <cstdio>
 
 int main(int argc, char** argv) {
   CLI::App app{"Brigade: run large language models across a swarm of machines"};

@@ -1,10 +1,10 @@
 #include "client/remote_session.h"
 
-#include "net/identity.h"
-#include "net/step_proof.h"
-
 #include <sodium.h>
 #include <spdlog/spdlog.h>
+
+#include "net/identity.h"
+#include "net/step_proof.h"
 
 namespace brigade {
 
@@ -36,8 +36,8 @@ RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel>
   }
   if (response.opened().peer() != hop.peer) {
     context_.TryCancel();
-    throw HopFailure(hop.peer, fmt::format("answered as peer {} at {}", response.opened().peer(),
-                                           hop.address));
+    throw HopFailure(
+        hop.peer, fmt::format("answered as peer {} at {}", response.opened().peer(), hop.address));
   }
   reader_ = std::thread([this] { read_loop(); });
 }
@@ -79,8 +79,7 @@ void RemoteSession::read_loop() {
         pending.meta = *result;
         pending.meta.clear_hidden();
         assembler.emplace(params_.dtype, static_cast<size_t>(params_.batch) * params_.max_length *
-                                             params_.hidden_size *
-                                             wire_dtype_size(params_.dtype));
+                                             params_.hidden_size * wire_dtype_size(params_.dtype));
       }
       require(assembler.has_value() && result->step_id() == pending.meta.step_id(),
               "sent a chunk of step {} outside its step", result->step_id());
@@ -101,15 +100,15 @@ void RemoteSession::read_loop() {
   std::lock_guard lock(mutex_);
   ended_ = true;
   end_reason_ = !failure.empty() ? failure
-                : status.ok()    ? "closed the session"
-                                 : fmt::format("stream failed ({}): {}",
-                                               static_cast<int>(status.error_code()),
-                                               status.error_message());
+                : status.ok()
+                    ? "closed the session"
+                    : fmt::format("stream failed ({}): {}", static_cast<int>(status.error_code()),
+                                  status.error_message());
   arrived_.notify_all();
 }
 
 void RemoteSession::send_route(const std::vector<rpc::Hop>& next,
-                                const std::string& upstream_peer) {
+                               const std::string& upstream_peer) {
   rpc::InferenceRequest request;
   auto* route = request.mutable_route();
   for (const auto& hop : next) *route->add_next() = hop;
@@ -179,13 +178,13 @@ ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
   lock.unlock();
   const std::string output_digest = digest(found.output.bytes);
   if (output_digest != found.meta.output_digest()) {
-    throw HopFailure(hop_.peer, fmt::format("step {}: output digest does not match its data",
-                                            step_id));
+    throw HopFailure(hop_.peer,
+                     fmt::format("step {}: output digest does not match its data", step_id));
   }
-  if (!verify_signature(hop_.public_key,
-                        step_proof_message(session_id_, step_id, found.meta.input_digest(),
-                                           output_digest),
-                        found.meta.signature())) {
+  if (!verify_signature(
+          hop_.public_key,
+          step_proof_message(session_id_, step_id, found.meta.input_digest(), output_digest),
+          found.meta.signature())) {
     throw HopFailure(hop_.peer, fmt::format("step {}: bad signature", step_id));
   }
   return found;

@@ -4,11 +4,6 @@
 // server may answer a step before the client sent its own copy), and the
 // checks of every answer (signature, step, shape).
 
-#include "brigade.grpc.pb.h"
-#include "client/route.h"
-#include "net/tensor_codec.h"
-#include "util/error.h"
-
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -17,6 +12,11 @@
 #include <memory>
 #include <mutex>
 #include <thread>
+
+#include "brigade.grpc.pb.h"
+#include "client/route.h"
+#include "net/tensor_codec.h"
+#include "util/error.h"
 
 namespace brigade {
 

@@ -3,12 +3,12 @@
 // whose spans tile blocks [0, num_blocks) exactly, each hop using all or part
 // of one server's span, chosen to minimise the expected per-token latency.
 
-#include "dht/server_record.h"
-
 #include <map>
 #include <set>
 #include <string>
 #include <vector>
+
+#include "dht/server_record.h"
 
 namespace brigade {
 

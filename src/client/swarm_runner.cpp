@@ -1,11 +1,11 @@
 #include "client/swarm_runner.h"
 
-#include "net/identity.h"
-#include "util/error.h"
-
 #include <spdlog/spdlog.h>
 
 #include <thread>
+
+#include "net/identity.h"
+#include "util/error.h"
 
 namespace brigade {
 
@@ -21,8 +21,8 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
   require(model_.num_blocks == config_.num_hidden_layers, "model {} has {} blocks, its config {}",
           model_.id, model_.num_blocks, config_.num_hidden_layers);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.dht_host, 0}, options_.initial_peers);
-  dht_->wait_for_peers(std::min<std::chrono::milliseconds>(options_.wait_for_swarm,
-                                                           std::chrono::seconds(5)));
+  dht_->wait_for_peers(
+      std::min<std::chrono::milliseconds>(options_.wait_for_swarm, std::chrono::seconds(5)));
   view_ = wait_for_full_swarm(*dht_, model_, options_.wait_for_swarm);
   weight_format_ = choose_weight_format(view_.servers, options_.formats, config_.num_hidden_layers);
   costs_.push = options_.push;
@@ -270,8 +270,8 @@ void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
     send_routes();
     event.replacement = replacement;
     event.replayed_tokens = replayed;
-    event.ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began)
-                   .count();
+    event.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
     recoveries_.push_back(event);
     if (on_recovery) on_recovery(event);
     return;

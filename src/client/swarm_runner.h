@@ -6,18 +6,18 @@
 // span over other servers, replays the session history to rebuild their KV
 // caches and carries on: the tokens equal an uninterrupted run's.
 
-#include "net/channels.h"
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+
 #include "client/remote_session.h"
 #include "client/route.h"
 #include "dht/dht_node.h"
 #include "dht/swarm_directory.h"
 #include "model/config.h"
 #include "model/generator.h"
-
-#include <functional>
-#include <map>
-#include <memory>
-#include <set>
+#include "net/channels.h"
 
 namespace brigade {
 
@@ -25,7 +25,7 @@ struct SwarmOptions {
   std::vector<HostPort> initial_peers;
   std::string dht_host = "127.0.0.1";  // the client's DHT node binds here
   std::chrono::milliseconds wait_for_swarm{30000};
-  bool push = false;                   // servers hand outputs to the next hop directly
+  bool push = false;  // servers hand outputs to the next hop directly
   rpc::WireDType dtype = rpc::WIRE_F32;
   std::map<std::string, std::string> connect_via;
   // The address servers should dial to push to a server, when it differs
@@ -33,7 +33,7 @@ struct SwarmOptions {
   // routes pushes through its latency emulator this way).
   std::map<std::string, std::string> push_via;
   std::chrono::milliseconds step_timeout{20000};
-  int max_recoveries = 16;             // per forward call
+  int max_recoveries = 16;                   // per forward call
   std::chrono::milliseconds ban_base{2000};  // doubled for every repeated failure
   // Weight formats to route through (`--formats`): "" routes through the one
   // format most servers of the model announce, "any" through every format,

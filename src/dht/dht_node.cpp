@@ -1,7 +1,5 @@
 #include "dht/dht_node.h"
 
-#include "util/error.h"
-
 #include <arpa/inet.h>
 #include <opendht/dhtrunner.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +8,8 @@
 #include <future>
 #include <mutex>
 #include <thread>
+
+#include "util/error.h"
 
 namespace brigade {
 namespace {
@@ -80,8 +80,8 @@ unsigned DhtNode::wait_for_peers(std::chrono::milliseconds timeout) const {
 }
 
 void DhtNode::put(const std::string& key, const std::string& bytes, uint64_t value_id) {
-  auto value = std::make_shared<dht::Value>(reinterpret_cast<const uint8_t*>(bytes.data()),
-                                            bytes.size());
+  auto value =
+      std::make_shared<dht::Value>(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size());
   value->id = value_id;
   value->type = kRecordValueType;
   runner_->put(dht::InfoHash::get(key), value, [key](bool ok) {

@@ -4,13 +4,13 @@
 // (Config::bind4), never multicasts (peer discovery/publish off) and
 // bootstraps only from the peers it is told, never from public nodes.
 
-#include "net/address.h"
-
 #include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "net/address.h"
 
 namespace dht {
 class DhtRunner;

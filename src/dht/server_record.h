@@ -5,13 +5,12 @@
 // covers the record's canonical dump (sorted keys), and the peer id must be
 // derived from the public key, so nobody can announce in another's name.
 
-#include "net/identity.h"
-
-#include <nlohmann/json.hpp>
-
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+
+#include "net/identity.h"
 
 namespace brigade {
 
@@ -24,7 +23,7 @@ struct ServerRecord {
   int block = 0;           // the DHT key this copy is stored under (kDirectoryBlock: the directory)
   int start = 0, end = 0;  // the server's whole span [start, end)
   std::string address;     // host:port of its gRPC endpoint
-  std::string state = "online";  // "online" | "offline"
+  std::string state = "online";     // "online" | "offline"
   double compute_ms_per_block = 0;  // one token, batch 1, measured at start
   int64_t cache_tokens_left = 0;
   std::string family;
@@ -41,7 +40,7 @@ struct ServerRecord {
   // Kernel version, ISA path and format: servers with equal ids agree
   // bitwise. Empty: not announced.
   std::string numerics;
-  double expires_at = 0;   // unix seconds
+  double expires_at = 0;  // unix seconds
 
   nlohmann::json to_json() const;
 };

@@ -19,7 +19,8 @@ AnonymousBuffer::AnonymousBuffer(size_t bytes) : size_(bytes) {
   const bool huge = bytes >= kHugePage;
   // Over-allocate by one huge page to align the start.
   mapping_size_ = huge ? bytes + kHugePage : bytes;
-  mapping_ = mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  mapping_ =
+      mmap(nullptr, mapping_size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   require(mapping_ != MAP_FAILED, "cannot allocate {} bytes for quantized weights: {}", bytes,
           std::strerror(errno));
   const auto base = reinterpret_cast<uintptr_t>(mapping_);

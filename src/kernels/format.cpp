@@ -95,7 +95,8 @@ void quantize_row_q4(const float* x, BlockQ4* out, int n) {
     out[b].d = f32_to_f16(d);
     for (int j = 0; j < kBlock / 2; ++j) {
       const auto level = [&](float v) {
-        return static_cast<uint8_t>(std::clamp(static_cast<int>(std::floor(v * inv + 8.5f)), 0, 15));
+        return static_cast<uint8_t>(
+            std::clamp(static_cast<int>(std::floor(v * inv + 8.5f)), 0, 15));
       };
       out[b].q[j] = static_cast<uint8_t>(level(x[j]) | (level(x[j + kBlock / 2]) << 4));
     }

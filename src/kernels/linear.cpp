@@ -19,8 +19,8 @@ void linear_many(const float* x, int rows, std::span<const LinearOutput> outputs
   const int in_dim = outputs[0].w->in_dim();
   bool quantized = false;
   for (const auto& o : outputs) {
-    require(o.w->in_dim() == in_dim, "linear: matrices of one call read {} and {} features",
-            in_dim, o.w->in_dim());
+    require(o.w->in_dim() == in_dim, "linear: matrices of one call read {} and {} features", in_dim,
+            o.w->in_dim());
     quantized = quantized || is_quantized(o.w->format());
   }
   // The int8 copy of the input, made once for every quantized matrix.
@@ -29,8 +29,8 @@ void linear_many(const float* x, int rows, std::span<const LinearOutput> outputs
     const int blocks = in_dim / kBlock;
     xq.resize(static_cast<size_t>(rows) * blocks);
     for (int r = 0; r < rows; ++r)
-      quantize_activations(x + static_cast<size_t>(r) * in_dim, &xq[static_cast<size_t>(r) * blocks],
-                           in_dim);
+      quantize_activations(x + static_cast<size_t>(r) * in_dim,
+                           &xq[static_cast<size_t>(r) * blocks], in_dim);
   }
 
   const KernelTable& table = kernel_table(active_isa());

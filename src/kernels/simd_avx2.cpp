@@ -8,7 +8,5 @@
 #include "kernels/kernel_table.h"
 
 // Not an x86-64 build: cpu.cpp never reports this path.
-const brigade::kernels::KernelTable& brigade::kernels::avx2_table() {
-  return portable_table();
-}
+const brigade::kernels::KernelTable& brigade::kernels::avx2_table() { return portable_table(); }
 #endif

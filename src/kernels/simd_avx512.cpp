@@ -9,7 +9,5 @@
 #include "kernels/kernel_table.h"
 
 // Not an x86-64 build: cpu.cpp never reports this path.
-const brigade::kernels::KernelTable& brigade::kernels::avx512_table() {
-  return portable_table();
-}
+const brigade::kernels::KernelTable& brigade::kernels::avx512_table() { return portable_table(); }
 #endif

@@ -22,10 +22,10 @@ WeightMatrix WeightMatrix::view(WeightFormat format, std::span<const uint8_t> by
   return m;
 }
 
-WeightMatrix WeightMatrix::quantize(WeightFormat target, WeightFormat stored,
-                                    std::span<const uint8_t> bytes, int out_dim, int in_dim,
-                                    const std::string& name,
-                                    const std::function<void(std::span<const uint8_t>)>& done_with) {
+WeightMatrix WeightMatrix::quantize(
+    WeightFormat target, WeightFormat stored, std::span<const uint8_t> bytes, int out_dim,
+    int in_dim, const std::string& name,
+    const std::function<void(std::span<const uint8_t>)>& done_with) {
   require(is_quantized(target), "{}: cannot quantize to {}", name, format_name(target));
   require(in_dim % kBlock == 0,
           "{}: cannot quantize to {}: its {} input features are not a multiple of the {}-weight "

@@ -74,9 +74,7 @@ size_t BlockSpan::weight_bytes() const {
   return bytes;
 }
 
-std::string BlockSpan::numerics_id() const {
-  return kernels::numerics_id(format_);
-}
+std::string BlockSpan::numerics_id() const { return kernels::numerics_id(format_); }
 
 KvCache BlockSpan::make_cache(int batch, int max_length) const {
   return KvCache(end_ - start_, batch, config_.num_key_value_heads, config_.head_dim, max_length);

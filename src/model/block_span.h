@@ -7,25 +7,25 @@
 // every kernel is batch invariant (kernels/kernel_table.h), so a prefill of T
 // tokens gives bitwise the outputs and cache of T one-token steps.
 
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
 #include "kernels/format.h"
 #include "kernels/weight_matrix.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
 
-#include <memory>
-#include <span>
-#include <string>
-#include <vector>
-
 namespace brigade {
 
 struct BlockWeights {
-  std::vector<float> input_norm;                 // [hidden]
-  kernels::WeightMatrix wq, wk, wv, wo;          // [out, in] as in HF
-  std::vector<float> bq, bk, bv;                 // empty unless attention_bias
-  std::vector<float> post_norm;                  // [hidden]
-  kernels::WeightMatrix w_gate, w_up, w_down;    // [inter, hidden], [inter, hidden], [hidden, inter]
+  std::vector<float> input_norm;               // [hidden]
+  kernels::WeightMatrix wq, wk, wv, wo;        // [out, in] as in HF
+  std::vector<float> bq, bk, bv;               // empty unless attention_bias
+  std::vector<float> post_norm;                // [hidden]
+  kernels::WeightMatrix w_gate, w_up, w_down;  // [inter, hidden], [inter, hidden], [hidden, inter]
 };
 
 class BlockSpan {

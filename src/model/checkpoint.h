@@ -62,7 +62,8 @@ class Checkpoint : public std::enable_shared_from_this<Checkpoint> {
 
   // Loads `name` converted to f32. Throws Error naming file and tensor when
   // the tensor is missing or its shape differs from `expected_shape`.
-  std::vector<float> load(const std::string& name, const std::vector<int64_t>& expected_shape) const;
+  std::vector<float> load(const std::string& name,
+                          const std::vector<int64_t>& expected_shape) const;
 
   ~Checkpoint();
 
@@ -89,6 +90,5 @@ struct TensorToWrite {
 // `model.safetensors.index.json` when shards > 1).
 void write_safetensors(const std::filesystem::path& dir, const std::vector<TensorToWrite>& tensors,
                        DType dtype, int shards);
-
 
 }  // namespace brigade

@@ -50,9 +50,9 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
     }
     if (request.on_token)
       request.on_token(static_cast<int>(result.new_ids.size()) - 1, id, piece, ms);
-    const bool eos = request.stop_at_eos && (config.is_eos(id) ||
-                                             std::ranges::find(request.stop_ids, id) !=
-                                                 request.stop_ids.end());
+    const bool eos =
+        request.stop_at_eos &&
+        (config.is_eos(id) || std::ranges::find(request.stop_ids, id) != request.stop_ids.end());
     return !eos && static_cast<int>(result.new_ids.size()) < request.max_new_tokens;
   };
 

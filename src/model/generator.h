@@ -3,13 +3,13 @@
 // (`brigade generate`): embed the prompt, run the blocks (through a
 // BlockRunner), final norm + LM head, sample, repeat until EOS or the budget.
 
-#include "model/model_head.h"
-#include "model/sampler.h"
-#include "tokenizer/tokenizer.h"
-
 #include <functional>
 #include <string>
 #include <vector>
+
+#include "model/model_head.h"
+#include "model/sampler.h"
+#include "tokenizer/tokenizer.h"
 
 namespace brigade {
 
@@ -40,13 +40,13 @@ struct GenerationRequest {
 };
 
 struct GenerationResult {
-  std::vector<int32_t> ids;      // prompt ids then new ids
+  std::vector<int32_t> ids;  // prompt ids then new ids
   std::vector<int32_t> new_ids;
-  std::string text;              // decoded new ids ("" without a tokenizer)
-  std::vector<float> first_logits;  // logits that chose the first new token (if kept)
+  std::string text;                            // decoded new ids ("" without a tokenizer)
+  std::vector<float> first_logits;             // logits that chose the first new token (if kept)
   std::vector<std::vector<float>> all_logits;  // logits that chose each new token (if kept)
   double prefill_s = 0;
-  double per_token_ms = 0;       // mean over decode steps after the first token
+  double per_token_ms = 0;  // mean over decode steps after the first token
 };
 
 // REQUIRES: request.prompt_ids non-empty. `tokenizer` may be null.

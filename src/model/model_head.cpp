@@ -12,14 +12,14 @@ namespace brigade {
 ModelHead::ModelHead(const ModelConfig& config, const Checkpoint& checkpoint, kernels::Quant quant)
     : config_(config), checkpoint_(checkpoint.shared_from_this()) {
   const int64_t vocab = config.vocab_size, hidden = config.hidden_size;
-  embeddings_ = load_matrix(checkpoint, "model.embed_tokens.weight", vocab, hidden,
-                            kernels::Quant::kNone);
+  embeddings_ =
+      load_matrix(checkpoint, "model.embed_tokens.weight", vocab, hidden, kernels::Quant::kNone);
   final_norm_ = checkpoint.load("model.norm.weight", {hidden});
   // Tied: the LM head multiplies with the embedding matrix (transformers
   // ignores a stored lm_head.weight then).
-  lm_head_ = load_matrix(checkpoint,
-                         config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight",
-                         vocab, hidden, quant);
+  lm_head_ = load_matrix(
+      checkpoint, config.tie_word_embeddings ? "model.embed_tokens.weight" : "lm_head.weight",
+      vocab, hidden, quant);
 }
 
 void ModelHead::embed(std::span<const int32_t> ids, std::span<float> out) const {

@@ -3,15 +3,15 @@
 // head (tied to the embeddings when the checkpoint says so). A client of the
 // swarm loads only these; the blocks live on servers.
 
-#include "kernels/format.h"
-#include "kernels/weight_matrix.h"
-#include "model/checkpoint.h"
-#include "model/config.h"
-
 #include <cstdint>
 #include <memory>
 #include <span>
 #include <vector>
+
+#include "kernels/format.h"
+#include "kernels/weight_matrix.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
 
 namespace brigade {
 

@@ -1,13 +1,13 @@
 #include "net/address.h"
 
-#include "util/error.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <charconv>
+
+#include "util/error.h"
 
 namespace brigade {
 
@@ -18,9 +18,9 @@ HostPort parse_host_port(const std::string& text, const std::string& what) {
   out.host = text.substr(0, colon);
   const std::string port = text.substr(colon + 1);
   auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), out.port);
-  require(ec == std::errc() && end == port.data() + port.size() && out.port >= 0 &&
-              out.port <= 65535,
-          "{}: '{}' has no valid port (0..65535)", what, text);
+  require(
+      ec == std::errc() && end == port.data() + port.size() && out.port >= 0 && out.port <= 65535,
+      "{}: '{}' has no valid port (0..65535)", what, text);
   return out;
 }
 

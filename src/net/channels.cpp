@@ -1,11 +1,11 @@
 #include "net/channels.h"
 
-#include "net/tensor_codec.h"
-#include "util/error.h"
-
 #include <algorithm>
 #include <limits>
 #include <vector>
+
+#include "net/tensor_codec.h"
+#include "util/error.h"
 
 namespace brigade {
 

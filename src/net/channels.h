@@ -3,14 +3,14 @@
 // client. `--connect-via A=B` makes the client dial B whenever a server
 // announces A (a tunnel or a port forward).
 
-#include "brigade.grpc.pb.h"
-
 #include <grpcpp/grpcpp.h>
 
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+
+#include "brigade.grpc.pb.h"
 
 namespace brigade {
 

@@ -1,13 +1,13 @@
 #include "net/identity.h"
 
-#include "util/error.h"
-
 #include <sodium.h>
 #include <sys/stat.h>
 
 #include <cctype>
 #include <fstream>
 #include <sstream>
+
+#include "util/error.h"
 
 namespace brigade {
 namespace {
@@ -23,7 +23,8 @@ std::string digest(std::string_view bytes) {
   ensure_sodium();
   std::string out(crypto_generichash_BYTES, '\0');
   crypto_generichash(reinterpret_cast<unsigned char*>(out.data()), out.size(),
-                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr, 0);
+                     reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), nullptr,
+                     0);
   return out;
 }
 
@@ -67,10 +68,10 @@ bool verify_signature(std::string_view public_key, std::string_view message,
   if (public_key.size() != crypto_sign_PUBLICKEYBYTES || signature.size() != crypto_sign_BYTES) {
     return false;
   }
-  return crypto_sign_verify_detached(reinterpret_cast<const unsigned char*>(signature.data()),
-                                     reinterpret_cast<const unsigned char*>(message.data()),
-                                     message.size(),
-                                     reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
+  return crypto_sign_verify_detached(
+             reinterpret_cast<const unsigned char*>(signature.data()),
+             reinterpret_cast<const unsigned char*>(message.data()), message.size(),
+             reinterpret_cast<const unsigned char*>(public_key.data())) == 0;
 }
 
 Identity Identity::generate() {

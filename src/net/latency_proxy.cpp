@@ -1,8 +1,5 @@
 #include "net/latency_proxy.h"
 
-#include "net/address.h"
-#include "util/error.h"
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -12,6 +9,9 @@
 
 #include <condition_variable>
 #include <deque>
+
+#include "net/address.h"
+#include "util/error.h"
 
 namespace brigade {
 namespace {

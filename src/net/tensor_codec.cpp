@@ -1,11 +1,11 @@
 #include "net/tensor_codec.h"
 
-#include "model/checkpoint.h"
-#include "util/error.h"
-
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+
+#include "model/checkpoint.h"
+#include "util/error.h"
 
 namespace brigade {
 
@@ -118,8 +118,8 @@ bool ChunkAssembler::add(const rpc::TensorChunk& chunk) {
     tensor_.dtype = chunk.dtype();
     // Checked by division so that no product of hostile dimensions can
     // overflow, whatever max_bytes_ is.
-    const int64_t max_elements = static_cast<int64_t>(
-        std::min<size_t>(max_bytes_, INT64_MAX) / wire_dtype_size(chunk.dtype()));
+    const int64_t max_elements = static_cast<int64_t>(std::min<size_t>(max_bytes_, INT64_MAX) /
+                                                      wire_dtype_size(chunk.dtype()));
     int64_t elements = 1;
     for (int64_t d : chunk.shape()) {
       require(d > 0 && d <= (int64_t{1} << 31), "tensor dimension {} is out of range", d);

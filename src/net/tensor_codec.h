@@ -3,12 +3,12 @@
 // (f32, bf16 or f16), split into chunks no larger than kChunkBytes, and
 // reassembled with every field checked against what the receiver expects.
 
-#include "brigade.pb.h"
-
 #include <cstdint>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "brigade.pb.h"
 
 namespace brigade {
 

@@ -1,8 +1,8 @@
 #include "server/block_selection.h"
 
 #include <algorithm>
-#include <numeric>
 #include <limits>
+#include <numeric>
 #include <tuple>
 
 namespace brigade {

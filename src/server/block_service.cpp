@@ -1,10 +1,10 @@
 #include "server/block_service.h"
 
+#include <spdlog/spdlog.h>
+
 #include "net/step_proof.h"
 #include "util/error.h"
 #include "util/version.h"
-
-#include <spdlog/spdlog.h>
 
 namespace brigade {
 namespace {
@@ -85,9 +85,9 @@ grpc::Status BlockService::Inference(
     const int64_t tokens = int64_t{open.batch()} * open.max_length();
     budget_.acquire(tokens, options_.alloc_wait);
     auto reservation = std::make_unique<CacheReservation>(budget_, tokens);
-    session = std::make_shared<InferenceSession>(open, served_.span, served_.identity,
-                                                 compute_mutex_, std::move(reservation),
-                                                 &counters_, &sender_, &faults_);
+    session =
+        std::make_shared<InferenceSession>(open, served_.span, served_.identity, compute_mutex_,
+                                           std::move(reservation), &counters_, &sender_, &faults_);
     std::lock_guard lock(sessions_mutex_);
     require(sessions_.count(open.session_id()) == 0, "session {} is already open",
             open.session_id());
@@ -139,8 +139,8 @@ grpc::Status BlockService::Inference(
         }
         continue;
       }
-      require(request.has_step(), "session {}: expected a step or a route, got {}",
-              session->id(), request.has_open() ? "another open" : "an empty request");
+      require(request.has_step(), "session {}: expected a step or a route, got {}", session->id(),
+              request.has_open() ? "another open" : "an empty request");
       if (!steps.add(request.step())) continue;
       session->on_client_step(steps.take());
       std::lock_guard lock(write_mutex);
@@ -193,9 +193,8 @@ grpc::Status BlockService::Forward(
         open.set_max_length(1);
         open.set_dtype(request.hidden().dtype());
         // Batch and length come from the tensor; bound them by the budget.
-        assembler.emplace(request.hidden().dtype(),
-                          static_cast<size_t>(budget_.capacity()) *
-                              served_.span.config().hidden_size * 4);
+        assembler.emplace(request.hidden().dtype(), static_cast<size_t>(budget_.capacity()) *
+                                                        served_.span.config().hidden_size * 4);
       }
       if (!assembler->add(request.hidden())) continue;
       WireTensor tensor = assembler->take();
@@ -244,8 +243,7 @@ grpc::Status BlockService::Push(grpc::ServerContext*, const rpc::PushRequest* re
   }
   if (!verify_signature(request->sender_public_key(),
                         push_proof_message(request->session_id(), request->step_id(),
-                                           request->position(),
-                                           digest(request->hidden().data())),
+                                           request->position(), digest(request->hidden().data())),
                         request->signature())) {
     return refuse("bad push signature");
   }
@@ -260,9 +258,8 @@ grpc::Status BlockService::Push(grpc::ServerContext*, const rpc::PushRequest* re
   auto session = find_session(request->session_id());
   if (!session) {
     if (request->session_id().empty() || request->session_id().size() > 128 ||
-        !early_pushes_.add(request->session_id(),
-                           {std::move(input), request->sender_peer(),
-                            std::chrono::steady_clock::now()})) {
+        !early_pushes_.add(request->session_id(), {std::move(input), request->sender_peer(),
+                                                   std::chrono::steady_clock::now()})) {
       return refuse("unknown session");
     }
     response->set_accepted(true);

@@ -4,6 +4,13 @@
 // before it touches memory; an invalid request ends that call with
 // INVALID_ARGUMENT and a message, never the server.
 
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+
 #include "brigade.grpc.pb.h"
 #include "model/block_span.h"
 #include "net/identity.h"
@@ -12,13 +19,6 @@
 #include "server/inference_session.h"
 #include "server/push_sender.h"
 #include "server/server_options.h"
-
-#include <atomic>
-#include <condition_variable>
-#include <map>
-#include <memory>
-#include <mutex>
-#include <thread>
 
 namespace brigade {
 

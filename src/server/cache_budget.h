@@ -4,12 +4,12 @@
 // the open waits up to a bounded time for other sessions to end, then fails
 // with CacheFull, which the client sees as a clear "cache full" error.
 
-#include "util/error.h"
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+
+#include "util/error.h"
 
 namespace brigade {
 

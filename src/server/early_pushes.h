@@ -5,13 +5,13 @@
 // flood of pushes for unknown sessions costs a bounded amount of memory and
 // is otherwise dropped.
 
-#include "server/inference_session.h"
-
 #include <chrono>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "server/inference_session.h"
 
 namespace brigade {
 

@@ -1,12 +1,12 @@
 #include "server/fault_injection.h"
 
-#include "util/error.h"
-
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <cstdlib>
 #include <thread>
+
+#include "util/error.h"
 
 namespace brigade {
 
@@ -34,9 +34,10 @@ FaultPlan FaultPlan::parse(const std::string& text) {
   } else if (kind == "refuse-sessions") {
     plan.kind = Kind::kRefuseSessions;
   } else {
-    fail("--fault: unknown kind '{}' (crash-after:K, stall-after:K, corrupt-outputs, "
-         "corrupt-pushes, refuse-sessions)",
-         kind);
+    fail(
+        "--fault: unknown kind '{}' (crash-after:K, stall-after:K, corrupt-outputs, "
+        "corrupt-pushes, refuse-sessions)",
+        kind);
   }
   return plan;
 }

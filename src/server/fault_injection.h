@@ -14,7 +14,14 @@
 namespace brigade {
 
 struct FaultPlan {
-  enum class Kind { kNone, kCrashAfter, kStallAfter, kCorruptOutputs, kCorruptPushes, kRefuseSessions };
+  enum class Kind {
+    kNone,
+    kCrashAfter,
+    kStallAfter,
+    kCorruptOutputs,
+    kCorruptPushes,
+    kRefuseSessions
+  };
   Kind kind = Kind::kNone;
   int after_steps = 0;
 

@@ -1,11 +1,11 @@
 #include "server/inference_session.h"
 
-#include "net/step_proof.h"
-#include "util/error.h"
-
 #include <spdlog/spdlog.h>
 
 #include <cmath>
+
+#include "net/step_proof.h"
+#include "util/error.h"
 
 namespace brigade {
 namespace {
@@ -107,8 +107,8 @@ void InferenceSession::validate(const StepInput& input) const {
           "session {}: step {} starts at position {}, the session holds {} tokens", id_,
           input.step_id, input.position, cache_.length());
   const auto& shape = input.hidden.shape;
-  require(shape.size() == 3, "session {}: step {} hidden states have {} dimensions, expected 3", id_,
-          input.step_id, shape.size());
+  require(shape.size() == 3, "session {}: step {} hidden states have {} dimensions, expected 3",
+          id_, input.step_id, shape.size());
   require(shape[0] == batch_, "session {}: step {} has batch {}, the session was opened with {}",
           id_, input.step_id, shape[0], batch_);
   require(shape[2] == span_.config().hidden_size,
@@ -117,8 +117,8 @@ void InferenceSession::validate(const StepInput& input) const {
   require(shape[1] >= 1 && input.position + shape[1] <= max_length_,
           "session {}: step {} of {} tokens at position {} passes the max length {}", id_,
           input.step_id, shape[1], input.position, max_length_);
-  require(input.hidden.dtype == dtype_, "session {}: step {} has dtype {}, the session uses {}", id_,
-          input.step_id, wire_dtype_name(input.hidden.dtype), wire_dtype_name(dtype_));
+  require(input.hidden.dtype == dtype_, "session {}: step {} has dtype {}, the session uses {}",
+          id_, input.step_id, wire_dtype_name(input.hidden.dtype), wire_dtype_name(dtype_));
 }
 
 StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
@@ -146,8 +146,8 @@ StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
   r.set_compute_ms(compute_ms);
   r.set_input_digest(digest(input.hidden.bytes));
   r.set_output_digest(digest(out.output.bytes));
-  r.set_signature(identity_.sign(
-      step_proof_message(id_, input.step_id, r.input_digest(), r.output_digest())));
+  r.set_signature(
+      identity_.sign(step_proof_message(id_, input.step_id, r.input_digest(), r.output_digest())));
   r.set_from_push(from_push);
   return out;
 }
@@ -268,7 +268,8 @@ void InferenceSession::run_waiting_pushes() {
     try {
       validate(input);
       const StepOutcome outcome = compute(input, true);
-      unconfirmed_.push_back({input.step_id, input.position, outcome.result.input_digest(), pusher});
+      unconfirmed_.push_back(
+          {input.step_id, input.position, outcome.result.input_digest(), pusher});
       deliver_and_push(outcome, input.position);
     } catch (const Error& e) {
       spdlog::info("session {}: dropping a waiting push: {}", id_, e.what());

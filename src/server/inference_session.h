@@ -10,13 +10,6 @@
 // to that step, recomputes from the client's copy, answers with `corrected`
 // and stops taking pushes from that peer (DESIGN.md, point 5).
 
-#include "model/block_span.h"
-#include "net/identity.h"
-#include "net/tensor_codec.h"
-#include "server/cache_budget.h"
-#include "server/fault_injection.h"
-#include "server/push_sender.h"
-
 #include <atomic>
 #include <chrono>
 #include <deque>
@@ -27,6 +20,13 @@
 #include <set>
 #include <string>
 #include <vector>
+
+#include "model/block_span.h"
+#include "net/identity.h"
+#include "net/tensor_codec.h"
+#include "server/cache_budget.h"
+#include "server/fault_injection.h"
+#include "server/push_sender.h"
 
 namespace brigade {
 
@@ -137,8 +137,8 @@ class InferenceSession {
   KvCache cache_;
   Deliver deliver_;
   bool detached_ = false;
-  int64_t next_step_ = 0;      // the next step to compute
-  int64_t last_pushed_ = -1;   // at most one outgoing push per step
+  int64_t next_step_ = 0;             // the next step to compute
+  int64_t last_pushed_ = -1;          // at most one outgoing push per step
   std::deque<UsedPush> unconfirmed_;  // steps run from pushes, awaiting the client's copy
   std::map<int64_t, std::pair<StepInput, std::string>> waiting_pushes_;  // future steps, bounded
   std::vector<rpc::Hop> next_;

@@ -1,8 +1,8 @@
 #include "server/push_sender.h"
 
-#include "net/step_proof.h"
-
 #include <spdlog/spdlog.h>
+
+#include "net/step_proof.h"
 
 namespace brigade {
 namespace {

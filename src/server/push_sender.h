@@ -5,15 +5,15 @@
 // client. The queue is bounded: when the next server is slow, pushes are
 // dropped, and the client's own copy takes their place.
 
-#include "brigade.grpc.pb.h"
-#include "net/channels.h"
-#include "net/identity.h"
-
 #include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <thread>
+
+#include "brigade.grpc.pb.h"
+#include "net/channels.h"
+#include "net/identity.h"
 
 namespace brigade {
 

@@ -1,18 +1,17 @@
 #include "server/server.h"
 
-#include "kernels/format.h"
-
-#include "dht/swarm_directory.h"
-#include "net/tensor_codec.h"
-#include "server/block_selection.h"
-#include "util/error.h"
-#include "util/version.h"
-
 #include <grpcpp/grpcpp.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <cmath>
+
+#include "dht/swarm_directory.h"
+#include "kernels/format.h"
+#include "net/tensor_codec.h"
+#include "server/block_selection.h"
+#include "util/error.h"
+#include "util/version.h"
 
 namespace brigade {
 namespace {
@@ -84,8 +83,8 @@ Server::Server(ServerOptions options)
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   require(grpc_server_ != nullptr && port > 0, "cannot listen on {}", options_.listen.str());
-  address_ = options_.announce.empty() ? HostPort{options_.listen.host, port}.str()
-                                       : options_.announce;
+  address_ =
+      options_.announce.empty() ? HostPort{options_.listen.host, port}.str() : options_.announce;
 
   spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)", start, end,
                model_id_, model_name_, address_, identity_.peer_id(), compute_ms_per_block_);

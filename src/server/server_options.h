@@ -1,15 +1,15 @@
 #pragma once
 // Everything `brigade server` can be told, with the defaults it uses.
 
-#include "kernels/format.h"
-#include "net/address.h"
-#include "server/fault_injection.h"
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "kernels/format.h"
+#include "net/address.h"
+#include "server/fault_injection.h"
 
 namespace brigade {
 
@@ -21,12 +21,12 @@ struct ServerOptions {
   // ... or the number of consecutive blocks to pick where the swarm is weakest.
   int num_blocks = 0;
 
-  HostPort listen{"127.0.0.1", 0};       // gRPC endpoint; port 0 picks a free one
-  std::vector<HostPort> initial_peers;   // DHT bootstrap nodes
-  std::string announce;                  // address others dial; default: listen host + bound port
-  std::filesystem::path identity_file;   // Ed25519 key, created when missing; empty: ephemeral
-  std::string family;                    // e.g. machines on one LAN (a routing hint)
-  std::string name;                      // free text shown by `brigade status`
+  HostPort listen{"127.0.0.1", 0};      // gRPC endpoint; port 0 picks a free one
+  std::vector<HostPort> initial_peers;  // DHT bootstrap nodes
+  std::string announce;                 // address others dial; default: listen host + bound port
+  std::filesystem::path identity_file;  // Ed25519 key, created when missing; empty: ephemeral
+  std::string family;                   // e.g. machines on one LAN (a routing hint)
+  std::string name;                     // free text shown by `brigade status`
   // The model's name for people (`status`'s MODEL column); empty: config.json's
   // "_name_or_path". Never identity: the manifest's model id is.
   std::string model_name;

@@ -1,9 +1,9 @@
 #include "swarm/local_swarm.h"
 
+#include <thread>
+
 #include "net/address.h"
 #include "util/error.h"
-
-#include <thread>
 
 namespace brigade {
 
@@ -21,11 +21,11 @@ void wait_for_log_line(ChildProcess& process, const std::string& needle,
                        std::chrono::seconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (process.log().find(needle) == std::string::npos) {
-    if (!process.running()) fail("process {} exited before '{}':\n{}", process.pid(), needle,
-                                 process.log());
+    if (!process.running())
+      fail("process {} exited before '{}':\n{}", process.pid(), needle, process.log());
     if (std::chrono::steady_clock::now() > deadline) {
-      fail("process {} did not print '{}' within {} s:\n{}", process.pid(), needle,
-           timeout.count(), process.log());
+      fail("process {} did not print '{}' within {} s:\n{}", process.pid(), needle, timeout.count(),
+           process.log());
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
@@ -46,16 +46,12 @@ LocalSwarm::~LocalSwarm() { stop_all(); }
 size_t LocalSwarm::add_server(const ServerSpec& spec) {
   const size_t index = servers_.size();
   const std::string address = "127.0.0.1:" + std::to_string(free_tcp_port());
-  std::vector<std::string> argv = {options_.binary,
-                                   "server",
-                                   "--model",
-                                   options_.model_dir.string(),
-                                   "--blocks",
-                                   std::to_string(spec.start) + ":" + std::to_string(spec.end),
-                                   "--listen",
-                                   address,
-                                   "--initial-peers",
-                                   dht_address_};
+  std::vector<std::string> argv = {
+      options_.binary,   "server",
+      "--model",         options_.model_dir.string(),
+      "--blocks",        std::to_string(spec.start) + ":" + std::to_string(spec.end),
+      "--listen",        address,
+      "--initial-peers", dht_address_};
   argv.insert(argv.end(), spec.extra_args.begin(), spec.extra_args.end());
   servers_.push_back(std::make_unique<ChildProcess>(
       argv, (options_.log_dir / ("server" + std::to_string(index) + ".log")).string()));

@@ -4,14 +4,14 @@
 // `brigade swarm`, the benchmarks and the end-to-end tests. Everything it
 // started is stopped when it goes out of scope.
 
-#include "util/subprocess.h"
-
 #include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "util/subprocess.h"
 
 namespace brigade {
 
@@ -22,10 +22,10 @@ struct ServerSpec {
 };
 
 struct LocalSwarmOptions {
-  std::string binary;              // path of the brigade executable
+  std::string binary;  // path of the brigade executable
   std::filesystem::path model_dir;
   std::vector<ServerSpec> servers;
-  std::filesystem::path log_dir;   // one log file per process
+  std::filesystem::path log_dir;  // one log file per process
   std::chrono::seconds ready_timeout{90};
 };
 

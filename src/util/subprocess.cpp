@@ -47,7 +47,9 @@ ChildProcess::ChildProcess(const std::vector<std::string>& argv, const std::stri
 }
 
 ChildProcess::ChildProcess(ChildProcess&& other) noexcept
-    : pid_(other.pid_), status_(other.status_), exited_(other.exited_),
+    : pid_(other.pid_),
+      status_(other.status_),
+      exited_(other.exited_),
       log_path_(std::move(other.log_path_)) {
   other.pid_ = -1;
 }

@@ -1,8 +1,8 @@
 #include "util/temp_dir.h"
 
-#include "util/error.h"
-
 #include <stdlib.h>
+
+#include "util/error.h"
 
 namespace brigade {
 

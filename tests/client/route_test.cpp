@@ -3,14 +3,14 @@
 // here on hand-made records.
 
 #include "client/route.h"
-#include "util/error.h"
 
 #include <gtest/gtest.h>
 
 #include <limits>
-
 #include <string>
 #include <vector>
+
+#include "util/error.h"
 
 namespace brigade {
 namespace {

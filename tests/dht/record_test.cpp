@@ -2,17 +2,17 @@
 // bad; the DHT node itself between two real nodes on 127.0.0.1; reading the
 // swarm back (expiry); and where a --num-blocks server chooses to sit.
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <thread>
+
 #include "dht/dht_node.h"
 #include "dht/server_record.h"
 #include "dht/swarm_directory.h"
 #include "server/block_selection.h"
 #include "util/error.h"
-
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
-
-#include <algorithm>
-#include <thread>
 
 namespace brigade {
 namespace {
@@ -106,12 +106,12 @@ TEST(Record, DirectoryRecordsOpenUnderTheDirectoryKey) {
 TEST(Record, RejectsATamperedField) {
   const Identity identity = Identity::generate();
   auto envelope = nlohmann::json::parse(seal_record(sample_record(), identity));
-  for (const auto& [field, value] : std::vector<std::pair<std::string, nlohmann::json>>{
-           {"address", "10.0.0.66:5555"},
-           {"cache_tokens_left", 1 << 30},
-           {"end", 6},
-           {"state", "offline"},
-           {"expires_at", unix_now() + 1e6}}) {
+  for (const auto& [field, value] :
+       std::vector<std::pair<std::string, nlohmann::json>>{{"address", "10.0.0.66:5555"},
+                                                           {"cache_tokens_left", 1 << 30},
+                                                           {"end", 6},
+                                                           {"state", "offline"},
+                                                           {"expires_at", unix_now() + 1e6}}) {
     auto tampered = envelope;
     tampered["record"][field] = value;
     expect_rejected(tampered.dump(), "tiny-llama", 2, "bad signature");

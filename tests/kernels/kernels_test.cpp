@@ -62,8 +62,8 @@ TestMatrix make_matrix(WeightFormat format, int out_dim, int in_dim, uint64_t se
 }
 
 // Runs one table over rows [r0, r1) and columns [c0, c1) of x @ w^T.
-void run_table(const KernelTable& table, const WeightMatrix& w, const std::vector<float>& x,
-               int r0, int r1, int c0, int c1, std::vector<float>& out) {
+void run_table(const KernelTable& table, const WeightMatrix& w, const std::vector<float>& x, int r0,
+               int r1, int c0, int c1, std::vector<float>& out) {
   const int in_dim = w.in_dim();
   std::vector<ActivationBlock> xq;
   if (is_quantized(w.format())) {
@@ -120,7 +120,8 @@ TEST_P(KernelsTest, ResultsDoNotDependOnRowsOrColumnsPerCall) {
     // other thread counts.
     std::vector<float> pieces(all.size());
     for (int r = 0; r < rows; ++r)
-      for (int c = 0; c < out_dim; c += 3) run_table(table, m.w, x, r, r + 1, c, std::min(out_dim, c + 3), pieces);
+      for (int c = 0; c < out_dim; c += 3)
+        run_table(table, m.w, x, r, r + 1, c, std::min(out_dim, c + 3), pieces);
     EXPECT_EQ(0, std::memcmp(all.data(), pieces.data(), all.size() * sizeof(float)))
         << isa_name(isa) << " " << format_name(format);
     // Rows in groups of 2 and 3 (batches of other sizes).

@@ -165,9 +165,10 @@ TEST(Checkpoint, MissingFilesNameTheDirectory) {
 
 TEST(Checkpoint, APartialCheckpointNamesTheMissingShardOfATensorAskedFor) {
   TempDir dir;
-  write_safetensors(dir.path(),
-                    {{"a", {8}, std::vector<float>(8, 1.0f)}, {"b", {8}, std::vector<float>(8, 2.0f)}},
-                    DType::F32, 2);
+  write_safetensors(
+      dir.path(),
+      {{"a", {8}, std::vector<float>(8, 1.0f)}, {"b", {8}, std::vector<float>(8, 2.0f)}},
+      DType::F32, 2);
   fs::remove(dir / "model-00002-of-00002.safetensors");
   const auto checkpoint = Checkpoint::open(dir.path());
   EXPECT_EQ(checkpoint->load("a", {8}), std::vector<float>(8, 1.0f));

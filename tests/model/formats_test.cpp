@@ -109,7 +109,8 @@ TEST_P(FormatsTest, PrefillEqualsOneTokenStepsBitwiseOnEveryPath) {
     for (int layer = 0; layer < config_.num_hidden_layers; ++layer) {
       for (int h = 0; h < config_.num_key_value_heads; ++h) {
         const size_t values = static_cast<size_t>(n) * config_.head_dim;
-        EXPECT_TRUE(same_bits(steps_cache.keys(layer, 0, h), prefill_cache.keys(layer, 0, h), values))
+        EXPECT_TRUE(
+            same_bits(steps_cache.keys(layer, 0, h), prefill_cache.keys(layer, 0, h), values))
             << kernels::isa_name(isa) << ": keys of layer " << layer << " head " << h;
         EXPECT_TRUE(
             same_bits(steps_cache.values(layer, 0, h), prefill_cache.values(layer, 0, h), values))
@@ -146,8 +147,9 @@ TEST_P(FormatsTest, ASequenceDoesNotDependOnItsBatchNeighbours) {
 // bound by 3% of the largest logit on these models. Greedy tokens must agree
 // with the reference's, except at a near tie: where they differ, the two
 // reference logits must lie within that bound of each other.
-TEST_P(FormatsTest, QuantizedStaysCloseToTheReferenceOnItsOwnWeights) {
-  if (GetParam().quant == kernels::Quant::kNone) GTEST_SKIP() << "forward_test.cpp covers it";
+class QuantizedFormatsTest : public FormatsTest {};
+
+TEST_P(QuantizedFormatsTest, StaysCloseToTheReferenceOnItsOwnWeights) {
   const ModelHead head(config_, *checkpoint_, GetParam().quant);
   const ReferenceModel reference(path_, GetParam().quant);
   GenerationRequest request;
@@ -179,6 +181,8 @@ TEST_P(FormatsTest, QuantizedStaysCloseToTheReferenceOnItsOwnWeights) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Formats, FormatsTest, testing::ValuesIn(kFormats),
+                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(Formats, QuantizedFormatsTest, testing::Values(kFormats[3], kFormats[4]),
                          [](const auto& info) { return info.param.name; });
 
 }  // namespace

@@ -68,8 +68,8 @@ class ReferenceModel {
       auto values = checkpoint->load(name, shape);
       if (quant != kernels::Quant::kNone) {
         const int in = static_cast<int>(shape[1]);
-        const auto format =
-            quant == kernels::Quant::kInt8 ? kernels::WeightFormat::kInt8 : kernels::WeightFormat::kInt4;
+        const auto format = quant == kernels::Quant::kInt8 ? kernels::WeightFormat::kInt8
+                                                           : kernels::WeightFormat::kInt4;
         std::vector<uint8_t> row(kernels::row_bytes(format, in));
         for (int64_t r = 0; r < shape[0]; ++r) {
           float* x = &values[r * in];

@@ -2,18 +2,18 @@
 // and reassembly (with every way a peer can send a bad tensor), identities
 // and signatures, and host:port parsing.
 
-#include "common/test_util.h"
-#include "net/address.h"
-#include "net/identity.h"
-#include "net/tensor_codec.h"
-#include "util/error.h"
-
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cmath>
 #include <fstream>
 #include <random>
+
+#include "common/test_util.h"
+#include "net/address.h"
+#include "net/identity.h"
+#include "net/tensor_codec.h"
+#include "util/error.h"
 
 namespace brigade::test {
 namespace {
@@ -305,11 +305,11 @@ TEST(Identity, RejectsACorruptKeyFile) {
     std::ofstream(dir / name) << text;
     return dir / name;
   };
-  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
-           {"not-hex.key", "this is not a key\n"},
-           {"odd.key", "abc\n"},
-           {"short.key", std::string(64, 'a') + "\n"},
-           {"empty.key", ""}}) {
+  for (const auto& [name, text] :
+       std::vector<std::pair<std::string, std::string>>{{"not-hex.key", "this is not a key\n"},
+                                                        {"odd.key", "abc\n"},
+                                                        {"short.key", std::string(64, 'a') + "\n"},
+                                                        {"empty.key", ""}}) {
     const auto path = write(name, text);
     try {
       Identity::load_or_create(path);

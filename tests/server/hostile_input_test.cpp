@@ -81,8 +81,8 @@ class HostileInput : public ::testing::Test {
     ASSERT_EQ(options.hidden, kHidden);
     ASSERT_EQ(options.max_position_embeddings, kMaxPositions);
     f.model = make_small_model(f.dir, options);
-    f.swarm = start_swarm(
-        f.model, {{0, kLayers, {"--cache-tokens", std::to_string(kCacheTokens)}}}, f.dir / "logs");
+    f.swarm = start_swarm(f.model, {{0, kLayers, {"--cache-tokens", std::to_string(kCacheTokens)}}},
+                          f.dir / "logs");
     f.channel = raw_channel(f.swarm->server_address(0));
     const rpc::InfoResponse info = server_info(f.channel);
     f.peer = info.peer();

@@ -38,11 +38,11 @@ class SessionHygiene : public ::testing::Test {
     fixture = new Fixture;
     const auto model = make_small_model(fixture->dir, small_model_options());
     fixture->swarm = start_swarm(model,
-                                        {{0,
-                                          kLayers,
-                                          {"--session-timeout", std::to_string(kTimeoutS),
-                                           "--cache-tokens", std::to_string(kCacheTokens)}}},
-                                        fixture->dir / "logs");
+                                 {{0,
+                                   kLayers,
+                                   {"--session-timeout", std::to_string(kTimeoutS),
+                                    "--cache-tokens", std::to_string(kCacheTokens)}}},
+                                 fixture->dir / "logs");
     fixture->channel = raw_channel(fixture->swarm->server_address(0));
   }
   static void TearDownTestSuite() {

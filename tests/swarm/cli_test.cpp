@@ -100,7 +100,10 @@ TEST(SwarmCli, NumBlocksPicksTheLeastServedBlocks) {
   const std::string dht = swarm->dht_address();
   // Let the first server's records settle before the second one looks.
   const auto first = status_until(
-      dht, [](const auto& s) { return s.at("missing_blocks") == nlohmann::json::array({3, 4, 5}); },
+      dht,
+      [](const auto& s) {
+        return s.at("missing_blocks") == nlohmann::json::array({3, 4, 5});
+      },
       10s);
   ASSERT_EQ(first.at("missing_blocks"), nlohmann::json::array({3, 4, 5})) << first.dump(2);
 
@@ -113,7 +116,10 @@ TEST(SwarmCli, NumBlocksPicksTheLeastServedBlocks) {
       << server.log();
 
   const auto full = status_until(
-      dht, [&](const auto& s) { return !find_server(s, address).is_null() && s.at("missing_blocks").empty(); },
+      dht,
+      [&](const auto& s) {
+        return !find_server(s, address).is_null() && s.at("missing_blocks").empty();
+      },
       10s);
   const auto entry = find_server(full, address);
   ASSERT_FALSE(entry.is_null()) << full.dump(2);
@@ -130,7 +136,8 @@ void expect_failure(const std::vector<std::string>& args, const std::string& nee
   for (const auto& a : args) command += a + " ";
   EXPECT_NE(r.exit_code, 0) << command << "\n" << describe(r);
   EXPECT_NE(r.err.find(needle), std::string::npos)
-      << command << "\nexpected '" << needle << "' in:\n" << describe(r);
+      << command << "\nexpected '" << needle << "' in:\n"
+      << describe(r);
   EXPECT_TRUE(r.out.empty()) << command << "\n" << describe(r);
 }
 

@@ -35,7 +35,8 @@ TEST(Concurrency, EightClientsThroughThreeServersGetTheirOwnIds) {
       {text_prompt("The cat sat on the mat"), {"--temperature", "0.9", "--seed", "1"}, {}},
       {text_prompt("The cat sat on the mat"), {"--temperature", "0.9", "--seed", "2"}, relay},
       {id_prompt("5,17,42,99,3"), {"--temperature", "1.2", "--top-k", "20", "--seed", "3"}, {}},
-      {id_prompt("9,8,7,6,5,4,3,2"), {"--temperature", "0.7", "--top-p", "0.9", "--seed", "4"},
+      {id_prompt("9,8,7,6,5,4,3,2"),
+       {"--temperature", "0.7", "--top-p", "0.9", "--seed", "4"},
        relay},
   };
   std::vector<Generation> expected;
@@ -43,8 +44,8 @@ TEST(Concurrency, EightClientsThroughThreeServersGetTheirOwnIds) {
     expected.push_back(reference_run(model, c.prompt, kNewTokens, Output::kJsonLogits, c.sampling));
   for (size_t i = 0; i < expected.size(); ++i) {
     for (size_t j = 0; j < i; ++j) {
-      ASSERT_NE(expected[i].ids, expected[j].ids) << "clients " << i << " and " << j
-                                                  << " would not tell sessions apart";
+      ASSERT_NE(expected[i].ids, expected[j].ids)
+          << "clients " << i << " and " << j << " would not tell sessions apart";
     }
   }
 

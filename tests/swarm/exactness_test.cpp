@@ -119,9 +119,9 @@ TEST_F(Exactness, HalfPrecisionWire) {
         const Generation swarm = swarm_generate(model_, swarm_->dht_address(), prompts()[p],
                                                 kNewTokens, Output::kJsonLogits, extra);
         const double deviation = relative_deviation(swarm.logits, reference_[p].logits);
-        RecordProperty(std::string(c.dtype) + "_deviation_" + std::to_string(p) +
-                           (push ? "_push" : "_relay"),
-                       std::to_string(deviation));
+        RecordProperty(
+            std::string(c.dtype) + "_deviation_" + std::to_string(p) + (push ? "_push" : "_relay"),
+            std::to_string(deviation));
         EXPECT_LE(deviation, c.tolerance);
         // The hidden states really crossed the wire at half precision.
         EXPECT_GT(deviation, 0.0);

@@ -9,17 +9,17 @@
 //   for their session; a flood of pushes for unknown sessions is dropped and
 //   harms nobody.
 
+#include <gtest/gtest.h>
+
+#include <random>
+#include <thread>
+
 #include "client/remote_session.h"
 #include "common/swarm_fixture.h"
 #include "net/identity.h"
 #include "net/step_proof.h"
 #include "net/tensor_codec.h"
 #include "server/early_pushes.h"
-
-#include <gtest/gtest.h>
-
-#include <random>
-#include <thread>
 
 namespace brigade::swarm_fixture {
 namespace {

@@ -11,13 +11,13 @@
 // SlowLink), so the client only routes through one once the faulty server is
 // banned.
 
-#include "common/swarm_fixture.h"
-
 #include <gtest/gtest.h>
 
 #include <future>
 #include <set>
 #include <thread>
+
+#include "common/swarm_fixture.h"
 
 namespace brigade::swarm_fixture {
 namespace {
