@@ -183,3 +183,44 @@ TEST(Cli, RunAppliesGenerationConfigAndFlagsOverrideIt) {
 
 }  // namespace
 }  // namespace brigade::test
+
+namespace brigade::test {
+namespace {
+
+// `--dump-logits all` lets anyone check prefill/decode invariance from
+// outside: the logits of a decoded token equal, bitwise, the logits of the
+// same position when the tokens before it come as one prompt (a prefill).
+TEST(Cli, DumpLogitsAllShowsPrefillEqualsDecodeBitwise) {
+  TempDir dir;
+  const auto model = dir / "m";
+  ASSERT_EQ(brigade(dir, fmt::format("make-model --out '{}' --layers 2 --hidden 64 --heads 4 "
+                                     "--kv-heads 2 --intermediate 128 --vocab 300 --seed 9 "
+                                     "--no-tokenizer",
+                                     model.string()))
+                .exit_code,
+            0);
+  for (const char* quant : {"none", "int4"}) {
+    SCOPED_TRACE(quant);
+    auto decoded =
+        brigade(dir, fmt::format("run --model '{}' --prompt-ids 5,6,7 --max-new-tokens 4 "
+                                 "--json --dump-logits all --quant {}",
+                                 model.string(), quant));
+    ASSERT_EQ(decoded.exit_code, 0) << decoded.err;
+    const auto d = nlohmann::json::parse(decoded.out);
+    const auto all = d["all_logits"].get<std::vector<std::vector<float>>>();
+    const auto new_ids = d["new_ids"].get<std::vector<int32_t>>();
+    ASSERT_EQ(all.size(), 4u);
+    EXPECT_EQ(all[0], d["logits"].get<std::vector<float>>());
+    // Prompt = the first prompt plus the first two generated tokens: its
+    // first logits come from a prefill over positions the decode computed
+    // one by one.
+    auto prefilled = brigade(dir, fmt::format("run --model '{}' --prompt-ids 5,6,7,{},{} "
+                                              "--max-new-tokens 1 --json --dump-logits --quant {}",
+                                              model.string(), new_ids[0], new_ids[1], quant));
+    ASSERT_EQ(prefilled.exit_code, 0) << prefilled.err;
+    EXPECT_EQ(nlohmann::json::parse(prefilled.out)["logits"].get<std::vector<float>>(), all[2]);
+  }
+}
+
+}  // namespace
+}  // namespace brigade::test
