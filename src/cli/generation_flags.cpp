@@ -24,6 +24,9 @@ void add_generation_flags(CLI::App* command, GenerationFlags& flags) {
                       "Keep the k most likely tokens, 0 = all (default: generation_config.json)");
   command->add_option("--top-p", flags.top_p,
                       "Nucleus sampling mass, 1 = off (default: generation_config.json)");
+  command->add_option("--repetition-penalty", flags.repetition_penalty,
+                      "Divide the logits of ids already in the sequence by this, 1 = off "
+                      "(default: generation_config.json)");
   command->add_option("--seed", flags.seed, "Sampling seed")->capture_default_str();
   command->add_flag("--chat", flags.chat,
                     "Treat --prompt as the user's message and format it with the checkpoint's "
@@ -91,6 +94,8 @@ GenerationRequest make_request(const GenerationFlags& flags, const std::filesyst
   request.sampling.temperature = flags.temperature.value_or(request.sampling.temperature);
   request.sampling.top_k = flags.top_k.value_or(request.sampling.top_k);
   request.sampling.top_p = flags.top_p.value_or(request.sampling.top_p);
+  request.sampling.repetition_penalty =
+      flags.repetition_penalty.value_or(request.sampling.repetition_penalty);
   request.sampling.seed = flags.seed;
   request.stop_ids = defaults.eos_token_ids;
   request.stop_ids.insert(request.stop_ids.end(), chat_stop_ids.begin(), chat_stop_ids.end());

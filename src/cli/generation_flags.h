@@ -23,6 +23,7 @@ struct GenerationFlags {
   std::optional<float> temperature;
   std::optional<int> top_k;
   std::optional<float> top_p;
+  std::optional<float> repetition_penalty;
   uint64_t seed = 0;
   bool json = false;
   std::string dump_logits;

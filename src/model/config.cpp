@@ -166,7 +166,6 @@ const std::map<std::string_view, nlohmann::json> kGenerationFieldDefaults = {
     {"num_beams", 1},
     {"num_beam_groups", 1},
     {"num_return_sequences", 1},
-    {"repetition_penalty", 1.0},
     {"encoder_repetition_penalty", 1.0},
     {"no_repeat_ngram_size", 0},
     {"encoder_no_repeat_ngram_size", 0},
@@ -198,7 +197,8 @@ const std::map<std::string_view, nlohmann::json> kGenerationFieldDefaults = {
     {"generation_kwargs", nullptr}};
 
 const std::set<std::string_view> kUsedGenerationFields = {
-    "do_sample", "temperature", "top_k", "top_p", "eos_token_id", "bos_token_id"};
+    "do_sample",          "temperature",  "top_k",       "top_p",
+    "repetition_penalty", "eos_token_id", "bos_token_id"};
 
 bool is_generation_field(const std::string& key) {
   return kUsedGenerationFields.contains(key) || kNeutralGenerationFields.contains(key) ||
@@ -659,6 +659,9 @@ GenerationConfig GenerationConfig::from_json(const nlohmann::json& j, const Mode
   g.temperature = static_cast<float>(number_field(j, "temperature", origin, 1.0));
   g.top_k = int_field(j, "top_k", origin, 50);
   g.top_p = static_cast<float>(number_field(j, "top_p", origin, 1.0));
+  g.repetition_penalty = static_cast<float>(number_field(j, "repetition_penalty", origin, 1.0));
+  require(g.repetition_penalty > 0, "{}: field 'repetition_penalty' must be > 0, got {}", origin,
+          g.repetition_penalty);
   require(g.temperature > 0 || (!g.do_sample && g.temperature == 0),
           "{}: field 'temperature' must be positive when sampling, got {}", origin, g.temperature);
   require(g.top_k >= 0, "{}: field 'top_k' must be >= 0, got {}", origin, g.top_k);
@@ -673,6 +676,7 @@ GenerationConfig GenerationConfig::from_json(const nlohmann::json& j, const Mode
 
 SamplingOptions GenerationConfig::sampling() const {
   SamplingOptions s;
+  s.repetition_penalty = repetition_penalty;
   if (do_sample) {
     s.temperature = temperature;
     s.top_k = top_k;

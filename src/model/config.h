@@ -89,6 +89,7 @@ struct GenerationConfig {
   float temperature = 1.0f;  // transformers' defaults, used when do_sample
   int top_k = 50;
   float top_p = 1.0f;
+  float repetition_penalty = 1.0f;  // applies to greedy decoding too
   // The model config's eos ids followed by generation_config.json's others.
   std::vector<int32_t> eos_token_ids;
   int bos_token_id = 1;  // generation_config.json's, else the model config's
@@ -97,7 +98,7 @@ struct GenerationConfig {
   // `dir/config.json` (transformers derives the defaults from it the same way),
   // and otherwise the defaults above with the model's eos/bos ids. Throws Error
   // naming the file and field on a field that changes the output and is not
-  // implemented (repetition_penalty, num_beams, min_p, ...), or on an unknown one.
+  // implemented (num_beams, min_p, ...), or on an unknown one.
   static GenerationConfig load(const std::filesystem::path& dir, const ModelConfig& model);
   // `only_generation_fields`: read just GenerationConfig's fields of `j`
   // (j is a config.json); otherwise every field must be known.

@@ -66,7 +66,7 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
               logits);
   if (request.keep_first_logits) result.first_logits = logits;
   if (request.keep_all_logits) result.all_logits.push_back(logits);
-  int32_t id = sampler.sample(logits);
+  int32_t id = sampler.sample(logits, result.ids);
   result.prefill_s = ms_since(start) / 1000.0;
   bool more = accept(id, result.prefill_s * 1000.0);
 
@@ -81,7 +81,7 @@ GenerationResult generate(const ModelHead& head, const Tokenizer* tokenizer, Blo
     blocks.forward(hidden, 1, 1, position);
     head.logits(hidden, 1, logits);
     if (request.keep_all_logits) result.all_logits.push_back(logits);
-    id = sampler.sample(logits);
+    id = sampler.sample(logits, result.ids);
     const double ms = ms_since(step_start);
     decode_ms += ms;
     ++steps;

@@ -14,10 +14,25 @@ Sampler::Sampler(const SamplingOptions& options) : options_(options), rng_(optio
   require(options.top_k >= 0, "top-k must be >= 0, got {}", options.top_k);
   require(options.top_p > 0 && options.top_p <= 1, "top-p must be in (0, 1], got {}",
           options.top_p);
+  require(options.repetition_penalty > 0, "repetition penalty must be > 0, got {}",
+          options.repetition_penalty);
 }
 
-int32_t Sampler::sample(std::span<const float> logits) {
-  require(!logits.empty(), "sample: empty logits");
+int32_t Sampler::sample(std::span<const float> raw_logits, std::span<const int32_t> history) {
+  require(!raw_logits.empty(), "sample: empty logits");
+  std::vector<float> penalized;
+  std::span<const float> logits = raw_logits;
+  if (options_.repetition_penalty != 1.0f && !history.empty()) {
+    penalized.assign(raw_logits.begin(), raw_logits.end());
+    std::vector<bool> seen(penalized.size(), false);
+    for (int32_t id : history) {
+      if (id < 0 || static_cast<size_t>(id) >= penalized.size() || seen[id]) continue;
+      seen[id] = true;
+      float& l = penalized[id];
+      l = l < 0 ? l * options_.repetition_penalty : l / options_.repetition_penalty;
+    }
+    logits = penalized;
+  }
   if (options_.temperature == 0.0f) {
     // max_element returns the first maximum: ties go to the lowest id.
     return static_cast<int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());

@@ -13,12 +13,18 @@ struct SamplingOptions {
   int top_k = 0;             // 0 = no top-k cut
   float top_p = 1.0f;        // 1 = no nucleus cut
   uint64_t seed = 0;
+  // > 0; 1 = off. transformers' RepetitionPenaltyLogitsProcessor: before
+  // anything else (greedy too), the logit of every id already in the
+  // sequence (prompt and new tokens) is divided by it when positive and
+  // multiplied by it when negative.
+  float repetition_penalty = 1.0f;
 };
 
 class Sampler {
  public:
   explicit Sampler(const SamplingOptions& options);
-  int32_t sample(std::span<const float> logits);
+  // `history`: the ids of the sequence so far (for repetition_penalty).
+  int32_t sample(std::span<const float> logits, std::span<const int32_t> history = {});
 
  private:
   SamplingOptions options_;

@@ -164,7 +164,11 @@ TEST(Cli, RunAppliesGenerationConfigAndFlagsOverrideIt) {
   EXPECT_NE(new_ids("--seed 1"), greedy);
   EXPECT_EQ(new_ids("--seed 1 --temperature 0"), greedy);
 
+  // repetition_penalty applies to greedy decoding too; the flag overrides it.
   write_generation_config({{"repetition_penalty", 1.3}});
+  EXPECT_EQ(new_ids("--repetition-penalty 1"), greedy);
+  EXPECT_EQ(new_ids("").size(), greedy.size());
+  write_generation_config({{"repetition_penalty", 0}});
   auto run = brigade(dir, fmt::format("run --model '{}' --prompt-ids 1 --json", model.string()));
   EXPECT_NE(run.exit_code, 0);
   EXPECT_NE(run.err.find("repetition_penalty"), std::string::npos) << run.err;

@@ -297,7 +297,7 @@ TEST(GenerationConfigTest, DefaultsFollowTransformers) {
 TEST(GenerationConfigTest, RefusesWhatChangesTheOutputNamingTheField) {
   const auto model = ModelConfig::from_json(llama_json(), "config");
   for (const char* text :
-       {R"({"repetition_penalty": 1.05})", R"({"num_beams": 4})", R"({"min_p": 0.05})",
+       {R"({"encoder_repetition_penalty": 1.05})", R"({"num_beams": 4})", R"({"min_p": 0.05})",
         R"({"no_repeat_ngram_size": 3})", R"({"suppress_tokens": [5]})", R"({"wat": 1})"}) {
     const auto j = nlohmann::json::parse(text);
     try {

@@ -16,6 +16,25 @@ TEST(Sampler, GreedyTakesArgmaxAndLowestIdOnTies) {
   EXPECT_EQ(greedy.sample(std::vector<float>{1.0f, 5.0f, 5.0f, 5.0f}), 1);
 }
 
+TEST(Sampler, RepetitionPenaltyDividesPositiveAndMultipliesNegativeLogitsOfSeenIds) {
+  SamplingOptions options;
+  options.repetition_penalty = 2.0f;
+  Sampler greedy(options);
+  const std::vector<float> logits = {3.0f, 2.0f, -0.5f};
+  // Unseen: the argmax.
+  EXPECT_EQ(greedy.sample(logits, std::vector<int32_t>{}), 0);
+  // 0 seen (twice: penalized once): 3 / 2 = 1.5 < 2.
+  EXPECT_EQ(greedy.sample(logits, std::vector<int32_t>{0, 0}), 1);
+  // 0 and 1 seen: 1.5, 1.0, -0.5 -> still 0.
+  EXPECT_EQ(greedy.sample(logits, std::vector<int32_t>{0, 1}), 0);
+  // A negative logit grows more negative: -0.5 * 2 = -1 stays last.
+  const std::vector<float> negative = {-0.6f, -0.5f};
+  EXPECT_EQ(greedy.sample(negative, std::vector<int32_t>{1}), 0);
+  // Ids outside the logits are ignored; 1 = off.
+  EXPECT_EQ(greedy.sample(logits, std::vector<int32_t>{7, -1}), 0);
+  EXPECT_EQ(Sampler({}).sample(logits, std::vector<int32_t>{0}), 0);
+}
+
 std::map<int32_t, int> histogram(SamplingOptions options, const std::vector<float>& logits,
                                  int draws) {
   Sampler sampler(options);
