@@ -102,6 +102,8 @@ void add_bench_engine_command(CLI::App& bench) {
             "--format {}: the checkpoint {} stores its blocks as {}", flags->format, dir.string(),
             format);
 
+    require(config.vocab_size > 1, "{}: a vocabulary of {} tokens is too small to benchmark",
+            dir.string(), config.vocab_size);
     // Prefill: a prompt of --prompt ids, up to the first new token.
     GenerationRequest request;
     for (int i = 0; i < flags->prompt; ++i)

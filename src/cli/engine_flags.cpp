@@ -1,5 +1,6 @@
 #include "cli/engine_flags.h"
 
+#include "kernels/cpu.h"
 #include "kernels/thread_pool.h"
 #include "util/error.h"
 
@@ -18,6 +19,7 @@ kernels::Quant apply_engine_flags(const EngineFlags& flags) {
   const auto quant = kernels::parse_quant(flags.quant);
   require(flags.threads >= 0, "--threads must be >= 1, got {}", flags.threads);
   if (flags.threads > 0) kernels::ThreadPool::set_global_threads(flags.threads);
+  kernels::active_isa();  // a bad BRIGADE_ISA fails here, not in the middle of a request
   return quant;
 }
 

@@ -65,6 +65,23 @@ size_t row_bytes(WeightFormat format, int in_dim) {
 
 namespace {
 
+// 1 / d for a block scale, or 0 when d is 0 or so small that 1 / d is not
+// finite (the block then quantizes to zeros).
+float inverse_scale(float d) {
+  const float inv = d != 0 ? 1.0f / d : 0.0f;
+  return std::isfinite(inv) ? inv : 0.0f;
+}
+
+// v rounded half away from zero and clamped to [lo, hi]; NaN gives 0. By
+// hand rather than through libm: on the path of every int8/int4 product, and
+// a float-to-int conversion of a value out of range would be undefined.
+int round_clamped(float v, int lo, int hi) {
+  if (!(v == v)) return 0;
+  if (v <= static_cast<float>(lo)) return lo;
+  if (v >= static_cast<float>(hi)) return hi;
+  return static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f));
+}
+
 float max_abs(const float* x) {
   float amax = 0;
   for (int i = 0; i < kBlock; ++i) amax = std::max(amax, std::fabs(x[i]));
@@ -77,9 +94,10 @@ float max_abs(const float* x) {
 void quantize_row_q8(const float* x, BlockQ8* out, int n) {
   for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
     const float d = max_abs(x) / 127.0f;
-    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    const float inv = inverse_scale(d);
     out[b].d = f32_to_f16(d);
-    for (int i = 0; i < kBlock; ++i) out[b].q[i] = static_cast<int8_t>(std::lround(x[i] * inv));
+    for (int i = 0; i < kBlock; ++i)
+      out[b].q[i] = static_cast<int8_t>(round_clamped(x[i] * inv, -127, 127));
   }
 }
 
@@ -91,30 +109,27 @@ void quantize_row_q4(const float* x, BlockQ4* out, int n) {
     for (int i = 0; i < kBlock; ++i)
       if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
     const float d = extreme / -8.0f;
-    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    const float inv = inverse_scale(d);
     out[b].d = f32_to_f16(d);
     for (int j = 0; j < kBlock / 2; ++j) {
+      // Level = round(v / d) + 8, in [0, 15].
       const auto level = [&](float v) {
-        return static_cast<uint8_t>(
-            std::clamp(static_cast<int>(std::floor(v * inv + 8.5f)), 0, 15));
+        return static_cast<uint8_t>(round_clamped(v * inv, -8, 7) + 8);
       };
       out[b].q[j] = static_cast<uint8_t>(level(x[j]) | (level(x[j + kBlock / 2]) << 4));
     }
   }
 }
 
-// On the path of every int8/int4 matrix product, so it rounds half away from
-// zero by hand rather than through a libm call; any fixed rule would do, as
-// this one function quantizes activations for every kernel path.
+// One function quantizes activations for every kernel path, so every path
+// sees the same int8 values.
 void quantize_activations(const float* x, ActivationBlock* out, int n) {
   for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
     const float d = max_abs(x) / 127.0f;
-    const float inv = d != 0 ? 1.0f / d : 0.0f;
+    const float inv = inverse_scale(d);
     out[b].d = d;
-    for (int i = 0; i < kBlock; ++i) {
-      const float v = x[i] * inv;
-      out[b].q[i] = static_cast<int8_t>(static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f)));
-    }
+    for (int i = 0; i < kBlock; ++i)
+      out[b].q[i] = static_cast<int8_t>(round_clamped(x[i] * inv, -127, 127));
     for (int j = 0; j < kBlock / 4; ++j)
       out[b].offset8[j] =
           8 * (out[b].q[4 * j] + out[b].q[4 * j + 1] + out[b].q[4 * j + 2] + out[b].q[4 * j + 3]);

@@ -7,8 +7,10 @@
 // output element (r, c) is the dot product of activation row r and weight row
 // c accumulated over 8 lanes, lane l taking k = l, l + 8, ... in increasing
 // k, then the lanes summed in one fixed tree, then any k past the last full
-// group of 8 added in order. For int8/int4 weights each block of 32 is an
-// exact integer dot product, added to the lanes as float(isum) * (dw * dx).
+// group of 8 added in order. For int8/int4 weights, per block of 32 lane l
+// takes the exact integer sum of q*x over k = 4l..4l+3 and adds it with one
+// fused multiply-add, acc_l = fma(float(isum_l), dw * dx, acc_l); the lanes
+// are then summed by the same tree.
 // Nothing depends on the number of rows, on the columns a call covers or on
 // threads: that is what makes prefill equal to decode, bitwise.
 

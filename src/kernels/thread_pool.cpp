@@ -1,6 +1,10 @@
 #include "kernels/thread_pool.h"
 
+#include <sched.h>
+
+#include <algorithm>
 #include <chrono>
+#include <utility>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -33,7 +37,14 @@ void spin_while(Busy busy) {
   }
 }
 
-int global_threads = 0;  // 0: the number of cores
+int global_threads = 0;  // 0: the cores this process may run on
+std::atomic<bool> global_built{false};
+
+int available_cores() {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof set, &set) == 0) return std::max(1, CPU_COUNT(&set));
+  return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+}
 
 }  // namespace
 
@@ -58,7 +69,12 @@ void ThreadPool::work_on(const Job& job) {
     const auto task = static_cast<int>(claim & 0xFFFFFFFFu);
     if (id != job.id || task >= job.tasks) return;
     if (!next_claim_.compare_exchange_weak(claim, claim + 1)) continue;  // claim reloaded
-    (*job.fn)(task);
+    try {
+      (*job.fn)(task);
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!failure_) failure_ = std::current_exception();
+    }
     if (unfinished_.fetch_sub(1) == 1) {
       std::lock_guard lock(mutex_);
       done_.notify_all();
@@ -105,17 +121,21 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   spin_while([&] { return unfinished_.load(std::memory_order_acquire) != 0; });
   std::unique_lock lock(mutex_);
   done_.wait(lock, [&] { return unfinished_.load() == 0; });
+  if (failure_) std::rethrow_exception(std::exchange(failure_, nullptr));
 }
 
 ThreadPool& ThreadPool::global() {
-  static ThreadPool pool(global_threads > 0
-                             ? global_threads
-                             : std::max(1, static_cast<int>(std::thread::hardware_concurrency())));
+  static ThreadPool pool([] {
+    global_built = true;
+    return global_threads > 0 ? global_threads : available_cores();
+  }());
   return pool;
 }
 
 void ThreadPool::set_global_threads(int threads) {
   require(threads >= 1, "--threads must be >= 1, got {}", threads);
+  require(!global_built, "--threads: the compute pool already runs with {} threads",
+          global().threads());
   global_threads = threads;
 }
 

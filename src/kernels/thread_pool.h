@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -27,13 +28,17 @@ class ThreadPool {
   int threads() const { return static_cast<int>(workers_.size()) + 1; }
 
   // Runs fn(i) for every i in [0, tasks) and returns when all have run.
-  // Which thread runs which i is unspecified: fn must not care.
+  // Which thread runs which i is unspecified: fn must not care. When calls
+  // of fn throw, the other tasks still run to the end and run() then rethrows
+  // the first exception.
+  // REQUIRES: fn does not call run() on this pool (it would wait for itself).
   void run(int tasks, const std::function<void(int)>& fn);
 
   // The process-wide pool the kernels use; sized by set_global_threads()
   // (brigade's --threads), else by the number of cores.
   static ThreadPool& global();
-  // REQUIRES: called before the first global() (at start-up), threads >= 1.
+  // Throws Error when called after the first global() (the pool exists by
+  // then) or with threads < 1.
   static void set_global_threads(int threads);
 
  private:
@@ -59,6 +64,7 @@ class ThreadPool {
   // thread read, so a late thread can never take a task of the next job.
   std::atomic<uint64_t> next_claim_{0};
   std::atomic<int> unfinished_{0};
+  std::exception_ptr failure_;  // the job's first exception; guarded by mutex_
 };
 
 }  // namespace brigade::kernels

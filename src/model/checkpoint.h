@@ -51,7 +51,9 @@ class Checkpoint : public std::enable_shared_from_this<Checkpoint> {
 
   // The tensor's bytes exactly as stored in the file (its dtype, little
   // endian), straight from the memory map: no copy. Valid while this
-  // Checkpoint lives. Throws like info(), or when the file shrank since open.
+  // Checkpoint lives. Throws like info(), or when the tensor lies past the end
+  // of the file as it was when first mapped. (A file truncated after that
+  // faults when read: checkpoints must not change while in use.)
   std::span<const uint8_t> bytes(const std::string& name) const;
 
   // Gives the pages of the tensor's bytes back to the kernel (they stay

@@ -532,6 +532,14 @@ ModelConfig ModelConfig::from_json(const nlohmann::json& j, const std::string& o
   require(c.head_dim > 0 && c.head_dim % 2 == 0,
           "{}: field 'head_dim' must be positive and even (RoPE rotates pairs), got {}", origin,
           c.head_dim);
+  // Products of sizes index buffers as int: keep each far from overflow.
+  constexpr int64_t kMaxWidth = int64_t{1} << 20;
+  require(c.hidden_size <= kMaxWidth && c.intermediate_size <= kMaxWidth &&
+              int64_t{c.num_attention_heads} * c.head_dim <= kMaxWidth &&
+              c.vocab_size <= (int64_t{1} << 24) && c.num_hidden_layers <= 4096,
+          "{}: sizes out of range (hidden_size, intermediate_size and num_attention_heads x "
+          "head_dim at most {}, vocab_size at most {}, num_hidden_layers at most 4096)",
+          origin, kMaxWidth, int64_t{1} << 24);
   c.max_position_embeddings = int_field(j, "max_position_embeddings", origin, 2048);
   require(c.max_position_embeddings > 0, "{}: field 'max_position_embeddings' must be positive",
           origin);

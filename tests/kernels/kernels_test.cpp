@@ -88,21 +88,24 @@ class KernelsTest : public ::testing::TestWithParam<WeightFormat> {};
 
 TEST_P(KernelsTest, EveryPathEqualsPortableBitwise) {
   const WeightFormat format = GetParam();
-  // 96 and 160 input features: full 8-lane groups; 100 (float formats only)
-  // exercises the scalar tail.
-  for (int in_dim : {96, 160, 100}) {
+  // 96 and 160 input features: full 8-lane groups; 3, 13 and 100 (float
+  // formats only) exercise the scalar tail. Rows 1, 2, 3, 5 and 7 reach every
+  // tile shape (the one-row decode tile, and 4-row tiles with 1-3 left over).
+  for (int in_dim : {96, 160, 3, 13, 100}) {
     if (is_quantized(format) && in_dim % kBlock != 0) continue;
-    const int rows = 7, out_dim = 37;
-    const auto m = make_matrix(format, out_dim, in_dim, 7);
-    const auto x = random_values(static_cast<size_t>(rows) * in_dim, 11);
-    std::vector<float> expected(static_cast<size_t>(rows) * out_dim);
-    run_table(portable_table(), m.w, x, 0, rows, 0, out_dim, expected);
-    for (Isa isa : supported_isas()) {
-      std::vector<float> got(expected.size());
-      run_table(kernel_table(isa), m.w, x, 0, rows, 0, out_dim, got);
-      EXPECT_EQ(0, std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)))
-          << isa_name(isa) << " differs from portable for " << format_name(format) << " in_dim "
-          << in_dim;
+    for (int rows : {1, 2, 3, 5, 7}) {
+      const int out_dim = 37;
+      const auto m = make_matrix(format, out_dim, in_dim, 7);
+      const auto x = random_values(static_cast<size_t>(rows) * in_dim, 11);
+      std::vector<float> expected(static_cast<size_t>(rows) * out_dim);
+      run_table(portable_table(), m.w, x, 0, rows, 0, out_dim, expected);
+      for (Isa isa : supported_isas()) {
+        std::vector<float> got(expected.size());
+        run_table(kernel_table(isa), m.w, x, 0, rows, 0, out_dim, got);
+        EXPECT_EQ(0, std::memcmp(got.data(), expected.data(), got.size() * sizeof(float)))
+            << isa_name(isa) << " differs from portable for " << format_name(format) << " in_dim "
+            << in_dim << " rows " << rows;
+      }
     }
   }
 }
@@ -240,6 +243,41 @@ TEST(ThreadPoolTest, RunsEveryTaskOnceUnderConcurrentCallers) {
   }
   for (auto& c : callers) c.join();
   EXPECT_EQ(0, wrong.load());
+}
+
+TEST(ThreadPoolTest, AThrowingTaskIsRethrownAfterEveryTaskRan) {
+  ThreadPool pool(2);
+  for (int round = 0; round < 50; ++round) {
+    std::atomic<int> ran{0};
+    EXPECT_THROW(pool.run(16,
+                          [&](int i) {
+                            ran.fetch_add(1);
+                            if (i % 5 == 3) throw Error("task failed");
+                          }),
+                 Error);
+    EXPECT_EQ(16, ran.load());
+    // The pool still works afterwards.
+    std::atomic<int> after{0};
+    pool.run(8, [&](int) { after.fetch_add(1); });
+    EXPECT_EQ(8, after.load());
+  }
+}
+
+TEST(QuantizeTest, NonFiniteAndTinyValuesQuantizeWithoutUndefinedConversions) {
+  std::vector<float> x(kBlock, 1e-38f);
+  x[0] = std::nanf("");
+  x[1] = -3e-38f;
+  std::vector<ActivationBlock> act(1);
+  quantize_activations(x.data(), act.data(), kBlock);
+  for (int i = 0; i < kBlock; ++i) EXPECT_EQ(0, act[0].q[i]) << i;  // 1 / d is not finite
+  x.assign(kBlock, 1.0f);
+  x[3] = std::nanf("");
+  BlockQ8 q8;
+  BlockQ4 q4;
+  quantize_row_q8(x.data(), &q8, kBlock);
+  quantize_row_q4(x.data(), &q4, kBlock);
+  EXPECT_EQ(0, q8.q[3]);
+  EXPECT_EQ(127, q8.q[0]);
 }
 
 TEST(CpuTest, ThePortablePathIsAlwaysThereAndForcingAnUnsupportedOneFails) {
