@@ -37,7 +37,6 @@ fi
 ninja -C "$out" "${targets[@]}" >"$out/build.log" 2>&1 || { tail -n 60 "$out/build.log"; exit 1; }
 echo "fuzz_smoke: built ${targets[*]} in $(( $(date +%s) - began )) s"
 
-export OPENBLAS_NUM_THREADS=1
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 pids=()
