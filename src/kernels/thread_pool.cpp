@@ -134,8 +134,7 @@ ThreadPool& ThreadPool::global() {
 
 void ThreadPool::set_global_threads(int threads) {
   require(threads >= 1, "--threads must be >= 1, got {}", threads);
-  require(!global_built, "--threads: the compute pool already runs with {} threads",
-          global().threads());
+  require(!global_built, "--threads {}: the compute pool is already running", threads);
   global_threads = threads;
 }
 

@@ -217,10 +217,11 @@ TEST(Cli, DumpLogitsAllShowsPrefillEqualsDecodeBitwise) {
     EXPECT_EQ(all[0], d["logits"].get<std::vector<float>>());
     // Prompt = the first prompt plus the first two generated tokens: its
     // first logits come from a prefill over positions the decode computed
-    // one by one.
-    auto prefilled = brigade(dir, fmt::format("run --model '{}' --prompt-ids 5,6,7,{},{} "
-                                              "--max-new-tokens 1 --json --dump-logits --quant {}",
-                                              model.string(), new_ids[0], new_ids[1], quant));
+    // one by one (on one thread instead of the cores: no difference either).
+    auto prefilled =
+        brigade(dir, fmt::format("run --model '{}' --prompt-ids 5,6,7,{},{} "
+                                 "--max-new-tokens 1 --json --dump-logits --quant {} --threads 1",
+                                 model.string(), new_ids[0], new_ids[1], quant));
     ASSERT_EQ(prefilled.exit_code, 0) << prefilled.err;
     EXPECT_EQ(nlohmann::json::parse(prefilled.out)["logits"].get<std::vector<float>>(), all[2]);
   }
