@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "chat/expect_error.h"
+#include "common/expect_error.h"
 #include "util/temp_dir.h"
 
 namespace brigade::test {
@@ -326,11 +326,10 @@ TEST(ChatTemplate, EndOfTurnOfTheFixtures) {
 }
 
 TEST(ChatTemplate, ModelWithoutTemplateIsRefused) {
-  expect_error_with(
-      [] { ChatTemplate::load(kTokenizers + "llama2"); },
-      {"llama2/tokenizer_config.json", "no 'chat_template'", "chat mode cannot be used"});
+  expect_error([] { ChatTemplate::load(kTokenizers + "llama2"); },
+               {"llama2/tokenizer_config.json", "no 'chat_template'", "chat mode cannot be used"});
   TempDir dir("brigade-chat");
-  expect_error_with([&] { ChatTemplate::load(dir.path()); }, {"no tokenizer_config.json"});
+  expect_error([&] { ChatTemplate::load(dir.path()); }, {"no tokenizer_config.json"});
 }
 
 nlohmann::ordered_json config(const std::string& json) {
@@ -344,7 +343,7 @@ TEST(ChatTemplate, ListOfNamedTemplatesUsesDefault) {
       "eos_token": "</s>"})"),
                                                         "cfg");
   EXPECT_EQ(chat.render({{"user", "hi"}}, false), "D</s>");
-  expect_error_with(
+  expect_error(
       [] {
         ChatTemplate::from_tokenizer_config(
             config(R"({"chat_template": [{"name": "tool_use", "template": "T"},
@@ -352,7 +351,7 @@ TEST(ChatTemplate, ListOfNamedTemplatesUsesDefault) {
             "cfg");
       },
       {"cfg", "no template named 'default'", "tool_use, rag"});
-  expect_error_with(
+  expect_error(
       [] { ChatTemplate::from_tokenizer_config(config(R"({"chat_template": 3})"), "cfg"); },
       {"'chat_template' must be a string or a list"});
 }
@@ -372,9 +371,9 @@ TEST(ChatTemplate, ContextHasTransformersVariables) {
       config(R"({"chat_template": "{{ tools | tojson }}"})"), "cfg");
   EXPECT_EQ(tools.render({}, false, options), R"([{"name": "f"}])");
   options.variables = {{"messages", 1}};
-  expect_error_with([&] { tools.render({}, false, options); },
-                    {"'messages' is set from the arguments of render()"});
-  expect_error_with(
+  expect_error([&] { tools.render({}, false, options); },
+               {"'messages' is set from the arguments of render()"});
+  expect_error(
       [] {
         ChatTemplate::from_tokenizer_config(config(R"({"chat_template": "x", "eos_token": 5})"),
                                             "cfg");
@@ -389,7 +388,7 @@ TEST(ChatTemplate, RaiseExceptionCarriesTheTemplateMessage) {
       "{% endif %}ok",
       {}, "cfg.json");
   EXPECT_EQ(chat.render({{"user", "hi"}}, false), "ok");
-  expect_error_with(
+  expect_error(
       [&] {
         chat.render({{"assistant", "hi"}}, false);
       },
@@ -456,14 +455,13 @@ TEST(ChatTemplate, FilesAndInputsAreChecked) {
   std::ofstream(dir / "chat_template.jinja") << "from file {{ eos_token }}\n";
   EXPECT_EQ(ChatTemplate::load(dir.path()).render({}, false), "from file </s>");
   std::ofstream(dir / "chat_template.jinja") << "{% frobnicate %}";
-  expect_error_with([&] { ChatTemplate::load(dir.path()); },
-                    {"chat_template.jinja", "line 1", "unsupported tag 'frobnicate'"});
+  expect_error([&] { ChatTemplate::load(dir.path()); },
+               {"chat_template.jinja", "line 1", "unsupported tag 'frobnicate'"});
   std::ofstream(dir / "tokenizer_config.json") << "{not json";
-  expect_error_with([&] { ChatTemplate::load(dir.path()); },
-                    {"tokenizer_config.json", "invalid JSON"});
+  expect_error([&] { ChatTemplate::load(dir.path()); }, {"tokenizer_config.json", "invalid JSON"});
 
   const ChatTemplate chat("{{ messages[0].content }}", {}, "cfg");
-  expect_error_with(
+  expect_error(
       [&] {
         chat.render({{"user", std::string("\xff\xfe")}}, false);
       },

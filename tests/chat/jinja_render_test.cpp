@@ -3,8 +3,8 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "chat/expect_error.h"
 #include "chat/jinja_eval.h"
+#include "common/expect_error.h"
 
 namespace brigade::test {
 namespace {
@@ -325,17 +325,15 @@ TEST(JinjaTemplate, ContextHidesBuiltinsAndRendersAreIndependent) {
 // Everything outside the subset is refused with the construct and its line,
 // never rendered into a different prompt.
 TEST(JinjaRefusals, UnsupportedConstructsNameThemselvesAndTheirLine) {
-  expect_error_with([] { render("a\n{% include 'x.jinja' %}"); },
-                    {"line 2", "unsupported tag 'include'"});
-  expect_error_with([] { render("{% raw %}{{ x }}{% endraw %}"); },
-                    {"line 1", "unsupported tag 'raw'"});
-  expect_error_with([] { render("{% filter upper %}x{% endfilter %}"); },
-                    {"unsupported tag 'filter'"});
+  expect_error([] { render("a\n{% include 'x.jinja' %}"); },
+               {"line 2", "unsupported tag 'include'"});
+  expect_error([] { render("{% raw %}{{ x }}{% endraw %}"); }, {"line 1", "unsupported tag 'raw'"});
+  expect_error([] { render("{% filter upper %}x{% endfilter %}"); }, {"unsupported tag 'filter'"});
   // Unknown filters and tests are refused when the template is parsed, as
   // jinja2 does when it compiles, even where they never run...
-  expect_error_with([] { Template("{% for m in [] %}\n{{ y and x is escaped }}{% endfor %}"); },
-                    {"line 2", "unsupported test 'escaped'"});
-  expect_error_with(
+  expect_error([] { Template("{% for m in [] %}\n{{ y and x is escaped }}{% endfor %}"); },
+               {"line 2", "unsupported test 'escaped'"});
+  expect_error(
       [] { Template("{% if x %}{% for m in [] %}{{ m | wordwrap }}{% endfor %}{% endif %}"); },
       {"unsupported filter 'wordwrap'"});
   // ...except inside an if or an inline if, where jinja2 fails only when they
@@ -343,67 +341,65 @@ TEST(JinjaRefusals, UnsupportedConstructsNameThemselvesAndTheirLine) {
   EXPECT_EQ(render("{% if false %}{{ x | wordwrap }}{{ x is escaped }}{% endif %}ok"), "ok");
   EXPECT_EQ(render("{{ 'ok' if true else x | wordwrap }}"), "ok");
   EXPECT_EQ(render("{{ x | wordwrap if false }}"), "");
-  expect_error_with([] { render("{% if true %}\n\n{{ x | wordwrap }}{% endif %}"); },
-                    {"line 3", "unsupported filter 'wordwrap'"});
-  expect_error_with([] { render("{{ [1] | map('wordwrap') | list }}"); },
-                    {"unsupported filter 'wordwrap'"});
-  expect_error_with([] { render("{{ [1] | select('escaped') | list }}"); },
-                    {"unsupported test 'escaped'"});
-  expect_error_with([] { render("x\n{{ 'a'.isdigit() }}"); },
-                    {"line 2", "unsupported method str.isdigit()"});
-  expect_error_with([] { render("{{ {'a': 1}.update({}) }}"); },
-                    {"unsupported method dict.update()"});
-  expect_error_with([] { render("{{ [1].append(2) }}"); }, {"unsupported method list.append()"});
-  expect_error_with([] { render("{% for x in [] recursive %}{% endfor %}"); },
-                    {"unsupported recursive for loop"});
-  expect_error_with([] { render("{{ '%s' % 1 }}"); }, {"printf-style string formatting"});
-  expect_error_with([] { render("{{ f(*xs) }}"); }, {"unsupported *args/**kwargs"});
-  expect_error_with([] { render("{{ xs[1, 2] }}"); }, {"unsupported tuple subscript"});
-  expect_error_with([] { render("{% set x | upper %}a{% endset %}"); },
-                    {"unsupported filtered block set"});
-  expect_error_with([] { render("{{ cycler('a') }}"); }, {"unsupported global function 'cycler'"});
-  expect_error_with([] { render("{{ {1: 2} }}"); }, {"unsupported dict key of type int"});
-  expect_error_with([] { render("{{ 'é' | upper }}"); }, {"non-ASCII"});
-  expect_error_with([] { render("{{ 'x' | trim('a', 'b') }}"); },
-                    {"filter 'trim' takes at most 1"});
-  expect_error_with([] { render("{{ 'x' | tojson(width=2) }}"); },
-                    {"filter 'tojson' got an unexpected argument 'width'"});
+  expect_error([] { render("{% if true %}\n\n{{ x | wordwrap }}{% endif %}"); },
+               {"line 3", "unsupported filter 'wordwrap'"});
+  expect_error([] { render("{{ [1] | map('wordwrap') | list }}"); },
+               {"unsupported filter 'wordwrap'"});
+  expect_error([] { render("{{ [1] | select('escaped') | list }}"); },
+               {"unsupported test 'escaped'"});
+  expect_error([] { render("x\n{{ 'a'.isdigit() }}"); },
+               {"line 2", "unsupported method str.isdigit()"});
+  expect_error([] { render("{{ {'a': 1}.update({}) }}"); }, {"unsupported method dict.update()"});
+  expect_error([] { render("{{ [1].append(2) }}"); }, {"unsupported method list.append()"});
+  expect_error([] { render("{% for x in [] recursive %}{% endfor %}"); },
+               {"unsupported recursive for loop"});
+  expect_error([] { render("{{ '%s' % 1 }}"); }, {"printf-style string formatting"});
+  expect_error([] { render("{{ f(*xs) }}"); }, {"unsupported *args/**kwargs"});
+  expect_error([] { render("{{ xs[1, 2] }}"); }, {"unsupported tuple subscript"});
+  expect_error([] { render("{% set x | upper %}a{% endset %}"); },
+               {"unsupported filtered block set"});
+  expect_error([] { render("{{ cycler('a') }}"); }, {"unsupported global function 'cycler'"});
+  expect_error([] { render("{{ {1: 2} }}"); }, {"unsupported dict key of type int"});
+  expect_error([] { render("{{ 'é' | upper }}"); }, {"non-ASCII"});
+  expect_error([] { render("{{ 'x' | trim('a', 'b') }}"); }, {"filter 'trim' takes at most 1"});
+  expect_error([] { render("{{ 'x' | tojson(width=2) }}"); },
+               {"filter 'tojson' got an unexpected argument 'width'"});
 }
 
 TEST(JinjaRefusals, SyntaxErrorsNameTheLine) {
-  expect_error_with([] { render("{% if true %}\nx"); }, {"missing '{% endif %}'", "line 1"});
-  expect_error_with([] { render("\n\n{{ 1 + }}"); }, {"line 3", "expected an expression"});
-  expect_error_with([] { render("{{ 1 $ 2 }}"); }, {"line 1", "unexpected character '$'"});
-  expect_error_with([] { render("\n{{ 'abc }}"); }, {"line 2", "unterminated string"});
-  expect_error_with([] { render("{# open"); }, {"unclosed comment"});
-  expect_error_with([] { render("{{ x "); }, {"unclosed '{{'"});
-  expect_error_with([] { render("{% break %}"); }, {"'break' outside a for loop"});
-  expect_error_with([] { render("{% endif %}"); }, {"unsupported tag 'endif'"});
+  expect_error([] { render("{% if true %}\nx"); }, {"missing '{% endif %}'", "line 1"});
+  expect_error([] { render("\n\n{{ 1 + }}"); }, {"line 3", "expected an expression"});
+  expect_error([] { render("{{ 1 $ 2 }}"); }, {"line 1", "unexpected character '$'"});
+  expect_error([] { render("\n{{ 'abc }}"); }, {"line 2", "unterminated string"});
+  expect_error([] { render("{# open"); }, {"unclosed comment"});
+  expect_error([] { render("{{ x "); }, {"unclosed '{{'"});
+  expect_error([] { render("{% break %}"); }, {"'break' outside a for loop"});
+  expect_error([] { render("{% endif %}"); }, {"unsupported tag 'endif'"});
 }
 
 // Errors jinja2 raises at render time are raised too, with the line.
 TEST(JinjaRefusals, RuntimeErrorsAsInJinja2) {
-  expect_error_with([] { render("\n{{ nothing.attr }}"); }, {"line 2", "'nothing' is undefined"});
-  expect_error_with([] { render("{{ d.a.b }}", R"({"d": {}})"); },
-                    {"'dict object' has no attribute 'a'"});
-  expect_error_with([] { render("{{ nothing + 1 }}"); }, {"'nothing' is undefined"});
-  expect_error_with([] { render("{{ nosuchfn() }}"); }, {"'nosuchfn' is undefined"});
-  expect_error_with([] { render("{{ 'a' + 1 }}"); },
-                    {"unsupported operand type(s) for +: 'str' and 'int'"});
-  expect_error_with([] { render("{{ 2 + 3 ~ 4 }}"); },  // ~ binds tighter than +
-                    {"unsupported operand type(s) for +: 'int' and 'str'"});
-  expect_error_with([] { render("{{ 1 < 'a' }}"); }, {"ordering is not supported"});
-  expect_error_with([] { render("{{ 1 // 0 }}"); }, {"division or modulo by zero"});
-  expect_error_with([] { render("{{ 9223372036854775807 + 1 }}"); }, {"integer overflow"});
-  expect_error_with([] { render("{% set d = {} %}{% set d.x = 1 %}"); }, {"not a namespace"});
-  expect_error_with([] { render("{{ nothing | tojson }}"); }, {"not JSON serializable"});
-  expect_error_with([] { render("{% for a, b in [[1, 2, 3]] %}{% endfor %}"); },
-                    {"cannot unpack 3 value(s) into 2"});
-  expect_error_with([] { render("{% for x in none %}{% endfor %}"); },
-                    {"'NoneType' object is not iterable"});
-  expect_error_with([] { render("{{ 'abc' | length(1) }}"); }, {"takes at most 0"});
-  expect_error_with([] { render("{{ namespace() }}"); }, {"cannot print a Namespace"});
-  expect_error_with([] { render("{{ range(200000) | length }}"); }, {"range too big"});
+  expect_error([] { render("\n{{ nothing.attr }}"); }, {"line 2", "'nothing' is undefined"});
+  expect_error([] { render("{{ d.a.b }}", R"({"d": {}})"); },
+               {"'dict object' has no attribute 'a'"});
+  expect_error([] { render("{{ nothing + 1 }}"); }, {"'nothing' is undefined"});
+  expect_error([] { render("{{ nosuchfn() }}"); }, {"'nosuchfn' is undefined"});
+  expect_error([] { render("{{ 'a' + 1 }}"); },
+               {"unsupported operand type(s) for +: 'str' and 'int'"});
+  expect_error([] { render("{{ 2 + 3 ~ 4 }}"); },  // ~ binds tighter than +
+               {"unsupported operand type(s) for +: 'int' and 'str'"});
+  expect_error([] { render("{{ 1 < 'a' }}"); }, {"ordering is not supported"});
+  expect_error([] { render("{{ 1 // 0 }}"); }, {"division or modulo by zero"});
+  expect_error([] { render("{{ 9223372036854775807 + 1 }}"); }, {"integer overflow"});
+  expect_error([] { render("{% set d = {} %}{% set d.x = 1 %}"); }, {"not a namespace"});
+  expect_error([] { render("{{ nothing | tojson }}"); }, {"not JSON serializable"});
+  expect_error([] { render("{% for a, b in [[1, 2, 3]] %}{% endfor %}"); },
+               {"cannot unpack 3 value(s) into 2"});
+  expect_error([] { render("{% for x in none %}{% endfor %}"); },
+               {"'NoneType' object is not iterable"});
+  expect_error([] { render("{{ 'abc' | length(1) }}"); }, {"takes at most 0"});
+  expect_error([] { render("{{ namespace() }}"); }, {"cannot print a Namespace"});
+  expect_error([] { render("{{ range(200000) | length }}"); }, {"range too big"});
 }
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "common/expect_error.h"
 #include "common/test_util.h"
 #include "model/block_span.h"
 #include "model/config.h"
@@ -28,19 +29,6 @@ void write_raw(const fs::path& path, const std::string& header, const std::strin
   const uint64_t length = declared_length ? declared_length : header.size();
   for (int i = 0; i < 8; ++i) out.put(static_cast<char>(length >> (8 * i)));
   out << header << data;
-}
-
-// Expects `f` to throw an Error whose message contains every one of `parts`.
-template <typename F>
-void expect_error(F&& f, std::initializer_list<std::string> parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no Error thrown";
-  } catch (const Error& e) {
-    for (const auto& part : parts)
-      EXPECT_NE(std::string(e.what()).find(part), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << part << "'";
-  }
 }
 
 TEST(Conversions, Bf16RoundsToNearestEven) {

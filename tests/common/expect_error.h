@@ -12,7 +12,7 @@
 namespace brigade::test {
 
 template <typename F>
-void expect_error_with(F&& f, std::initializer_list<std::string> parts) {
+void expect_error(F&& f, std::initializer_list<std::string> parts) {
   try {
     f();
     ADD_FAILURE() << "no Error thrown";
