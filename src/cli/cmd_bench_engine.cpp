@@ -18,6 +18,7 @@
 #include "cli/bandwidth.h"
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "cli/proc_status.h"
 #include "kernels/cpu.h"
 #include "kernels/thread_pool.h"
 #include "model/block_span.h"
@@ -33,14 +34,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Peak resident set size of this process so far, in bytes (VmHWM).
-size_t peak_rss() {
-  std::ifstream status("/proc/self/status");
-  std::string line;
-  while (std::getline(status, line))
-    if (line.rfind("VmHWM:", 0) == 0) return std::stoull(line.substr(6)) * 1024;
-  return 0;
-}
+// Peak resident set size of this process so far, in bytes.
+size_t peak_rss() { return static_cast<size_t>(proc_status_kib("self", "VmHWM")) * 1024; }
 
 // Starts the peak over, so that making the model does not count.
 void reset_peak_rss() { std::ofstream("/proc/self/clear_refs") << "5"; }

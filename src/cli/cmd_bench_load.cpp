@@ -23,6 +23,7 @@
 #include <thread>
 
 #include "cli/commands.h"
+#include "cli/proc_status.h"
 #include "client/remote_session.h"
 #include "client/swarm_runner.h"
 #include "dht/swarm_directory.h"
@@ -89,14 +90,7 @@ std::vector<int32_t> prompt_of(int client, int length, int vocab) {
   return ids;
 }
 
-int64_t vm_rss_kib(int pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
-  }
-  fail("no VmRSS for process {} (is it running?)", pid);
-}
+int64_t vm_rss_kib(int pid) { return proc_status_kib(std::to_string(pid), "VmRSS"); }
 
 rpc::InfoResponse server_info(const std::shared_ptr<grpc::Channel>& channel) {
   auto stub = rpc::Brigade::NewStub(channel);

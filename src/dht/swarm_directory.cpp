@@ -169,11 +169,6 @@ SwarmView read_swarm(DhtNode& dht, const ExpectedModel& expected,
 
 namespace brigade {
 
-SwarmView wait_for_full_swarm(DhtNode& dht, const std::string& model, int num_blocks,
-                              std::chrono::milliseconds wait) {
-  return wait_for_full_swarm(dht, ExpectedModel{model, num_blocks, {}}, wait);
-}
-
 SwarmView wait_for_full_swarm(DhtNode& dht, const ExpectedModel& expected,
                               std::chrono::milliseconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;

@@ -70,8 +70,5 @@ namespace brigade {
 // directory, another one).
 SwarmView wait_for_full_swarm(DhtNode& dht, const ExpectedModel& expected,
                               std::chrono::milliseconds wait);
-// The same without digests to check.
-SwarmView wait_for_full_swarm(DhtNode& dht, const std::string& model, int num_blocks,
-                              std::chrono::milliseconds wait);
 
 }  // namespace brigade

@@ -136,6 +136,23 @@ void quantize_activations(const float* x, ActivationBlock* out, int n) {
   }
 }
 
+float unpack_block(WeightFormat format, const uint8_t* row, int b, int8_t* q) {
+  uint16_t d;
+  if (format == WeightFormat::kInt8) {
+    const uint8_t* block = row + static_cast<size_t>(b) * sizeof(BlockQ8);
+    std::memcpy(&d, block, 2);
+    std::memcpy(q, block + 2, kBlock);
+  } else {
+    const uint8_t* block = row + static_cast<size_t>(b) * sizeof(BlockQ4);
+    std::memcpy(&d, block, 2);
+    for (int j = 0; j < kBlock / 2; ++j) {
+      q[j] = static_cast<int8_t>((block[2 + j] & 0x0F) - 8);
+      q[j + kBlock / 2] = static_cast<int8_t>((block[2 + j] >> 4) - 8);
+    }
+  }
+  return f16_to_f32(d);
+}
+
 void dequantize_row(WeightFormat format, const void* row, float* out, int n) {
   const auto* bytes = static_cast<const uint8_t*>(row);
   switch (format) {
@@ -151,22 +168,11 @@ void dequantize_row(WeightFormat format, const void* row, float* out, int n) {
       }
       return;
     case WeightFormat::kInt8:
-      for (int b = 0; b < n / kBlock; ++b) {
-        BlockQ8 block;
-        std::memcpy(&block, bytes + b * sizeof(BlockQ8), sizeof block);
-        const float d = f16_to_f32(block.d);
-        for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * block.q[i];
-      }
-      return;
     case WeightFormat::kInt4:
       for (int b = 0; b < n / kBlock; ++b) {
-        BlockQ4 block;
-        std::memcpy(&block, bytes + b * sizeof(BlockQ4), sizeof block);
-        const float d = f16_to_f32(block.d);
-        for (int j = 0; j < kBlock / 2; ++j) {
-          out[b * kBlock + j] = d * ((block.q[j] & 0x0F) - 8);
-          out[b * kBlock + j + kBlock / 2] = d * ((block.q[j] >> 4) - 8);
-        }
+        int8_t q[kBlock];
+        const float d = unpack_block(format, bytes, b, q);
+        for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * q[i];
       }
       return;
   }

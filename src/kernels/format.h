@@ -62,6 +62,10 @@ void quantize_row_q8(const float* x, BlockQ8* out, int n);
 void quantize_row_q4(const float* x, BlockQ4* out, int n);
 void quantize_activations(const float* x, ActivationBlock* out, int n);
 
+// The 32 integer weights of block `b` of an int8/int4 row, into q; returns
+// the block's scale (w[i] = scale * q[i]).
+float unpack_block(WeightFormat format, const uint8_t* row, int b, int8_t* q);
+
 // Widens one row stored in `format` to f32 (the exact values the kernels
 // multiply with).
 void dequantize_row(WeightFormat format, const void* row, float* out, int n);

@@ -49,25 +49,6 @@ void linear_float(const LinearArgs& a, int c0, int c1) {
   }
 }
 
-// The 32 int8 weights of block b of a row.
-template <WeightFormat format>
-float load_block(const uint8_t* row, int b, int8_t* q) {
-  uint16_t d;
-  if constexpr (format == WeightFormat::kInt8) {
-    const uint8_t* block = row + static_cast<size_t>(b) * sizeof(BlockQ8);
-    std::memcpy(&d, block, 2);
-    std::memcpy(q, block + 2, kBlock);
-  } else {
-    const uint8_t* block = row + static_cast<size_t>(b) * sizeof(BlockQ4);
-    std::memcpy(&d, block, 2);
-    for (int j = 0; j < kBlock / 2; ++j) {
-      q[j] = static_cast<int8_t>((block[2 + j] & 0x0F) - 8);
-      q[j + kBlock / 2] = static_cast<int8_t>((block[2 + j] >> 4) - 8);
-    }
-  }
-  return f16_to_f32(d);
-}
-
 template <WeightFormat format>
 void linear_quant(const LinearArgs& a, int c0, int c1) {
   const int blocks = a.in_dim / kBlock;
@@ -78,7 +59,7 @@ void linear_quant(const LinearArgs& a, int c0, int c1) {
       const uint8_t* w = a.w + static_cast<size_t>(c) * a.w_stride;
       float acc[kLanes] = {};
       for (int b = 0; b < blocks; ++b) {
-        const float scale = load_block<format>(w, b, q) * xq[b].d;
+        const float scale = unpack_block(format, w, b, q) * xq[b].d;
         for (int l = 0; l < kLanes; ++l) {
           int sum = 0;
           for (int i = 4 * l; i < 4 * l + 4; ++i) sum += q[i] * xq[b].q[i];

@@ -253,11 +253,17 @@ const Checkpoint::Mapping& Checkpoint::map_file(const std::string& file) const {
 
 void Checkpoint::release(const std::string& name) const { release_pages(bytes(name)); }
 
-std::vector<float> Checkpoint::load(const std::string& name,
-                                    const std::vector<int64_t>& expected_shape) const {
+const TensorInfo& Checkpoint::info(const std::string& name,
+                                   const std::vector<int64_t>& expected_shape) const {
   const auto& t = info(name);
   require(t.shape == expected_shape, "{}: tensor '{}' has shape {}, expected {}",
           (dir_ / t.file).string(), name, shape_string(t.shape), shape_string(expected_shape));
+  return t;
+}
+
+std::vector<float> Checkpoint::load(const std::string& name,
+                                    const std::vector<int64_t>& expected_shape) const {
+  const auto& t = info(name, expected_shape);
   const uint8_t* src = bytes(name).data();
   const size_t count = t.nbytes / dtype_size(t.dtype);
   std::vector<float> out(count);

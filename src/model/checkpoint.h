@@ -45,6 +45,9 @@ class Checkpoint : public std::enable_shared_from_this<Checkpoint> {
   const std::filesystem::path& dir() const { return dir_; }
   bool has(const std::string& name) const;
   const TensorInfo& info(const std::string& name) const;  // throws naming the tensor
+  // The same, and throws naming file and tensor when its shape differs from
+  // `expected_shape`.
+  const TensorInfo& info(const std::string& name, const std::vector<int64_t>& expected_shape) const;
 
   // Names of every tensor whose shard is present, in name order.
   std::vector<std::string> names() const;

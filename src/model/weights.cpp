@@ -1,6 +1,6 @@
 #include "model/weights.h"
 
-#include <fmt/ranges.h>
+#include <fmt/format.h>
 
 #include "util/error.h"
 #include "util/pages.h"
@@ -36,11 +36,7 @@ WeightFormat compute_format(DType dtype, Quant quant) {
 
 kernels::WeightMatrix load_matrix(const Checkpoint& checkpoint, const std::string& name,
                                   int64_t out_dim, int64_t in_dim, Quant quant) {
-  const TensorInfo& info = checkpoint.info(name);
-  const std::vector<int64_t> expected = {out_dim, in_dim};
-  require(info.shape == expected, "{}: tensor '{}' has shape [{}], expected [{}, {}]",
-          (checkpoint.dir() / info.file).string(), name, fmt::join(info.shape, ", "), out_dim,
-          in_dim);
+  const TensorInfo& info = checkpoint.info(name, {out_dim, in_dim});
   const auto where = fmt::format("tensor '{}' of {}", name, checkpoint.dir().string());
   const WeightFormat stored = stored_format(info.dtype);
   if (quant == Quant::kNone)

@@ -49,7 +49,7 @@ Server::Server(ServerOptions options)
           "the model name '{}' is longer than {} bytes or has control characters (set another "
           "with --model-name)",
           model_name_, kMaxRecordNameBytes);
-  const ExpectedModel expected = expected_model(manifest_);
+  expected_ = expected_model(manifest_);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.listen.host, 0}, options_.initial_peers);
 
   int start = options_.start, end = options_.end;
@@ -58,7 +58,7 @@ Server::Server(ServerOptions options)
             "--num-blocks {} exceeds the model's {} blocks", options_.num_blocks,
             config.num_hidden_layers);
     if (!options_.initial_peers.empty()) dht_->wait_for_peers(std::chrono::seconds(5));
-    const SwarmView view = read_swarm(*dht_, expected);
+    const SwarmView view = read_swarm(*dht_, expected_);
     start = choose_blocks(view, config.num_hidden_layers, options_.num_blocks);
     end = start + options_.num_blocks;
   }
@@ -123,7 +123,7 @@ ServerRecord Server::record(const std::string& state) const {
 void Server::measure_next_rtts() {
   const int num_blocks = span_->config().num_hidden_layers;
   if (span_->end() >= num_blocks) return;
-  const SwarmView view = read_swarm(*dht_, expected_model(manifest_));
+  const SwarmView view = read_swarm(*dht_, expected_);
   std::map<std::string, double> rtts;
   for (const auto& s : view.servers) {
     if (s.state != "online" || s.peer == identity_.peer_id()) continue;

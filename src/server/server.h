@@ -13,6 +13,7 @@
 
 #include "dht/dht_node.h"
 #include "dht/server_record.h"
+#include "dht/swarm_directory.h"
 #include "model/block_span.h"
 #include "model/manifest.h"
 #include "net/channels.h"
@@ -54,6 +55,7 @@ class Server {
   Identity identity_;
   Manifest manifest_;
   std::string model_id_;    // manifest_.model_id()
+  ExpectedModel expected_;  // what this server looks for in the swarm (expected_model(manifest_))
   std::string model_name_;  // for people
   // What the record announces of the engine: the format weights are held in
   // for compute and the numerics id, from the loaded span.

@@ -338,7 +338,7 @@ TEST(SwarmDirectory, ReadSwarmDropsExpiredRecords) {
 
   // wait_for_full_swarm gives up naming the blocks nobody serves.
   try {
-    wait_for_full_swarm(a, "expiry-model", 4, 500ms);
+    wait_for_full_swarm(a, ExpectedModel{"expiry-model", 4, {}}, 500ms);
     FAIL() << "the swarm is not full";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("[2, 3]"), std::string::npos) << e.what();
