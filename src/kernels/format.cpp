@@ -56,11 +56,15 @@ size_t row_bytes(WeightFormat format, int in_dim) {
     case WeightFormat::kF16:
       return static_cast<size_t>(in_dim) * 2;
     case WeightFormat::kInt8:
-      return static_cast<size_t>(in_dim / kBlock) * sizeof(BlockQ8);
     case WeightFormat::kInt4:
-      return static_cast<size_t>(in_dim / kBlock) * sizeof(BlockQ4);
+      return quant_bytes(format, in_dim) + static_cast<size_t>(in_dim / kBlock) * 2;
   }
   return 0;
+}
+
+size_t quant_bytes(WeightFormat format, int in_dim) {
+  return format == WeightFormat::kInt8 ? static_cast<size_t>(in_dim)
+                                       : static_cast<size_t>(in_dim) / 2;
 }
 
 namespace {
@@ -88,66 +92,85 @@ float max_abs(const float* x) {
   return amax;
 }
 
-}  // namespace
-
 // Symmetric: the largest magnitude maps to 127.
-void quantize_row_q8(const float* x, BlockQ8* out, int n) {
-  for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
-    const float d = max_abs(x) / 127.0f;
-    const float inv = inverse_scale(d);
-    out[b].d = f32_to_f16(d);
-    for (int i = 0; i < kBlock; ++i)
-      out[b].q[i] = static_cast<int8_t>(round_clamped(x[i] * inv, -127, 127));
-  }
+float quantize_block_q8(const float* x, int8_t* q) {
+  const float d = max_abs(x) / 127.0f;
+  const float inv = inverse_scale(d);
+  for (int i = 0; i < kBlock; ++i) q[i] = static_cast<int8_t>(round_clamped(x[i] * inv, -127, 127));
+  return d;
 }
 
 // The value of largest magnitude maps to -8 exactly (so its sign picks the
-// scale's sign), which uses all 16 levels; the rest round to nearest.
-void quantize_row_q4(const float* x, BlockQ4* out, int n) {
-  for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
-    float extreme = 0;
-    for (int i = 0; i < kBlock; ++i)
-      if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
-    const float d = extreme / -8.0f;
-    const float inv = inverse_scale(d);
-    out[b].d = f32_to_f16(d);
-    for (int j = 0; j < kBlock / 2; ++j) {
-      // Level = round(v / d) + 8, in [0, 15].
-      const auto level = [&](float v) {
-        return static_cast<uint8_t>(round_clamped(v * inv, -8, 7) + 8);
-      };
-      out[b].q[j] = static_cast<uint8_t>(level(x[j]) | (level(x[j + kBlock / 2]) << 4));
+// scale's sign), which uses all 16 levels; the rest round to nearest. Levels
+// are round(v / d) + 8, in [0, 15].
+float quantize_block_q4(const float* x, uint8_t* levels) {
+  float extreme = 0;
+  for (int i = 0; i < kBlock; ++i)
+    if (std::fabs(x[i]) > std::fabs(extreme)) extreme = x[i];
+  const float d = extreme / -8.0f;
+  const float inv = inverse_scale(d);
+  for (int i = 0; i < kBlock; ++i)
+    levels[i] = static_cast<uint8_t>(round_clamped(x[i] * inv, -8, 7) + 8);
+  return d;
+}
+
+}  // namespace
+
+void quantize_row(WeightFormat format, const float* x, uint8_t* row, int n) {
+  require(is_quantized(format), "quantize_row: {} is not a quantized format", format_name(format));
+  const int blocks = n / kBlock;
+  uint8_t* scales = row + quant_bytes(format, n);
+  for (int b = 0; b < blocks; ++b) {
+    float d;
+    if (format == WeightFormat::kInt8) {
+      d = quantize_block_q8(x + b * kBlock, reinterpret_cast<int8_t*>(row) + b * kBlock);
+    } else {
+      uint8_t levels[kBlock];
+      d = quantize_block_q4(x + b * kBlock, levels);
+      uint8_t* pair = row + (b / 2) * kBlock;
+      if (b % 2 == 1) {
+        for (int j = 0; j < kBlock; ++j) pair[j] |= static_cast<uint8_t>(levels[j] << 4);
+      } else if (b + 1 < blocks) {
+        for (int j = 0; j < kBlock; ++j) pair[j] = levels[j];
+      } else {
+        for (int j = 0; j < kBlock / 2; ++j)
+          pair[j] = static_cast<uint8_t>(levels[j] | (levels[j + kBlock / 2] << 4));
+      }
     }
+    const uint16_t h = f32_to_f16(d);
+    std::memcpy(scales + 2 * b, &h, 2);
   }
 }
 
-// One function quantizes activations for every kernel path, so every path
-// sees the same int8 values.
-void quantize_activations(const float* x, ActivationBlock* out, int n) {
-  for (int b = 0; b < n / kBlock; ++b, x += kBlock) {
-    const float d = max_abs(x) / 127.0f;
-    const float inv = inverse_scale(d);
-    out[b].d = d;
-    for (int i = 0; i < kBlock; ++i)
-      out[b].q[i] = static_cast<int8_t>(round_clamped(x[i] * inv, -127, 127));
+void QuantizedActivations::quantize(const float* x, int rows_, int in_dim) {
+  rows = rows_;
+  blocks = in_dim / kBlock;
+  const size_t total = static_cast<size_t>(rows) * blocks;
+  q.resize(total * kBlock);
+  d.resize(total);
+  neg_sum4.resize(total * (kBlock / 4));
+  for (size_t b = 0; b < total; ++b) {
+    int8_t* qb = &q[b * kBlock];
+    d[b] = quantize_block_q8(x + b * kBlock, qb);
     for (int j = 0; j < kBlock / 4; ++j)
-      out[b].offset8[j] =
-          8 * (out[b].q[4 * j] + out[b].q[4 * j + 1] + out[b].q[4 * j + 2] + out[b].q[4 * j + 3]);
+      neg_sum4[b * (kBlock / 4) + j] = -(qb[4 * j] + qb[4 * j + 1] + qb[4 * j + 2] + qb[4 * j + 3]);
   }
 }
 
-float unpack_block(WeightFormat format, const uint8_t* row, int b, int8_t* q) {
+float unpack_block(WeightFormat format, const uint8_t* row, int n, int b, int8_t* q) {
   uint16_t d;
+  std::memcpy(&d, row + quant_bytes(format, n) + 2 * b, 2);
   if (format == WeightFormat::kInt8) {
-    const uint8_t* block = row + static_cast<size_t>(b) * sizeof(BlockQ8);
-    std::memcpy(&d, block, 2);
-    std::memcpy(q, block + 2, kBlock);
-  } else {
-    const uint8_t* block = row + static_cast<size_t>(b) * sizeof(BlockQ4);
-    std::memcpy(&d, block, 2);
+    std::memcpy(q, row + static_cast<size_t>(b) * kBlock, kBlock);
+  } else if (b + 1 < n / kBlock || b % 2 == 1) {  // one half of a pair
+    const uint8_t* pair = row + static_cast<size_t>(b / 2) * kBlock;
+    const int shift = b % 2 == 1 ? 4 : 0;
+    for (int j = 0; j < kBlock; ++j) q[j] = static_cast<int8_t>(((pair[j] >> shift) & 0x0F) - 8);
+  } else {  // an odd last block
+    const uint8_t* block = row + static_cast<size_t>(b / 2) * kBlock;
     for (int j = 0; j < kBlock / 2; ++j) {
-      q[j] = static_cast<int8_t>((block[2 + j] & 0x0F) - 8);
-      q[j + kBlock / 2] = static_cast<int8_t>((block[2 + j] >> 4) - 8);
+      q[j] = static_cast<int8_t>((block[j] & 0x0F) - 8);
+      q[j + kBlock / 2] = static_cast<int8_t>((block[j] >> 4) - 8);
     }
   }
   return f16_to_f32(d);
@@ -171,7 +194,7 @@ void dequantize_row(WeightFormat format, const void* row, float* out, int n) {
     case WeightFormat::kInt4:
       for (int b = 0; b < n / kBlock; ++b) {
         int8_t q[kBlock];
-        const float d = unpack_block(format, bytes, b, q);
+        const float d = unpack_block(format, bytes, n, b, q);
         for (int i = 0; i < kBlock; ++i) out[b * kBlock + i] = d * q[i];
       }
       return;

@@ -5,12 +5,14 @@
 // f32, bf16 and f16 are used exactly as the checkpoint stores them, straight
 // from the memory map. int8 and int4 are made at load time ("--quant"):
 // every row is cut into blocks of 32 weights with one f16 scale each, the
-// layouts of ggml's Q8_0 (34 bytes per block) and Q4_0 (18 bytes per block),
-// so that their sizes and accuracy compare one to one with llama.cpp's.
+// quantization of ggml's Q8_0 and Q4_0 (same sizes, same values), so that
+// their sizes and accuracy compare one to one with llama.cpp's; only the
+// order of the bytes in a row differs (below).
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace brigade::kernels {
 
@@ -27,44 +29,49 @@ const char* quant_name(Quant quant);
 
 inline constexpr int kBlock = 32;  // weights per quantization block
 
-// int8: w[i] = d * q[i].
-struct BlockQ8 {
-  uint16_t d;  // f16 scale
-  int8_t q[kBlock];
-};
-static_assert(sizeof(BlockQ8) == 34);
-
-// int4: w[i] = d * (nibble[i] - 8); byte j holds weight j in its low nibble
-// and weight j + 16 in its high nibble.
-struct BlockQ4 {
-  uint16_t d;  // f16 scale
-  uint8_t q[kBlock / 2];
-};
-static_assert(sizeof(BlockQ4) == 18);
-
-// An activation row quantized for the integer dot products of int8/int4
-// weights: x[i] ~= d * q[i], one f32 scale per block. offset8[j] is
-// 8 * (q[4j] + ... + q[4j+3]): int4 kernels multiply the unsigned nibbles
-// (0..15) and subtract it, which gives exactly the sums of (nibble - 8) * q
-// with one instruction less per block.
-struct ActivationBlock {
-  float d;
-  int8_t q[kBlock];
-  int32_t offset8[kBlock / 4];
-};
+// Rows of the quantized formats put all quantized weights first and the
+// blocks' f16 scales after them, so that a kernel loads the scales of 8
+// blocks with one instruction:
+//   int8: n int8 values q, then n / 32 scales; w[i] = d[i / 32] * q[i].
+//   int4: n / 2 bytes of 4-bit levels, then n / 32 scales;
+//         w[i] = d[i / 32] * (level[i] - 8).
+// int4 packs blocks in pairs: byte j of pair p (bytes 32p .. 32p + 31) holds
+// weight j of block 2p in its low nibble and weight j of block 2p + 1 in its
+// high nibble, so one 32-byte load, a mask and a shift give two whole blocks.
+// An odd last block packs weight j and weight j + 16 in byte j.
+// Sizes equal ggml's Q8_0 (34 bytes per block) and Q4_0 (18 bytes).
 
 // Bytes of one row of `in_dim` weights in `format`.
 // REQUIRES: in_dim % kBlock == 0 for quantized formats.
 size_t row_bytes(WeightFormat format, int in_dim);
 
-// Quantizes one row of `n` floats (n % kBlock == 0) into n / kBlock blocks.
-void quantize_row_q8(const float* x, BlockQ8* out, int n);
-void quantize_row_q4(const float* x, BlockQ4* out, int n);
-void quantize_activations(const float* x, ActivationBlock* out, int n);
+// Bytes before the scales in a quantized row.
+size_t quant_bytes(WeightFormat format, int in_dim);
 
-// The 32 integer weights of block `b` of an int8/int4 row, into q; returns
-// the block's scale (w[i] = scale * q[i]).
-float unpack_block(WeightFormat format, const uint8_t* row, int b, int8_t* q);
+// Quantizes a row of `n` floats (n % kBlock == 0) into `row`
+// (row_bytes(format, n) bytes). REQUIRES: format is int8 or int4.
+void quantize_row(WeightFormat format, const float* x, uint8_t* row, int n);
+
+// The 32 integer weights of block `b` of an int8/int4 row of `n` weights,
+// into q; returns the block's scale (w[i] = scale * q[i]).
+float unpack_block(WeightFormat format, const uint8_t* row, int n, int b, int8_t* q);
+
+// Activation rows quantized for the integer dot products of int8/int4
+// weights: x[i] ~= d[i / 32] * q[i], symmetric, one f32 scale per block.
+// neg_sum4[j] = -(q[4j] + ... + q[4j + 3]): the kernels multiply unsigned
+// weights (int4 levels 0..15; int8 q + 128) and start each block's integer
+// sum from the matching multiple of it, which gives exactly the sums of the
+// signed products with one instruction per block.
+struct QuantizedActivations {
+  int rows = 0, blocks = 0;
+  std::vector<int8_t> q;          // [rows][blocks * 32]
+  std::vector<float> d;           // [rows][blocks]
+  std::vector<int32_t> neg_sum4;  // [rows][blocks * 8]
+
+  // One function for every kernel path, so that every path sees the same
+  // int8 values. REQUIRES: in_dim % kBlock == 0.
+  void quantize(const float* x, int rows, int in_dim);
+};
 
 // Widens one row stored in `format` to f32 (the exact values the kernels
 // multiply with).

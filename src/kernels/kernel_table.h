@@ -10,7 +10,8 @@
 // group of 8 added in order. For int8/int4 weights, per block of 32 lane l
 // takes the exact integer sum of q*x over k = 4l..4l+3 and adds it with one
 // fused multiply-add, acc_l = fma(float(isum_l), dw * dx, acc_l); the lanes
-// are then summed by the same tree.
+// are then summed by the same tree. How a path computes the exact integer
+// sums is its own business.
 // Nothing depends on the number of rows, on the columns a call covers or on
 // threads: that is what makes prefill equal to decode, bitwise.
 
@@ -24,7 +25,7 @@ namespace brigade::kernels {
 
 struct LinearArgs {
   const float* x = nullptr;             // [rows, in_dim], for f32/bf16/f16 weights
-  const ActivationBlock* xq = nullptr;  // [rows, in_dim / kBlock], for int8/int4 weights
+  const QuantizedActivations* xq = nullptr;  // the rows of x, for int8/int4 weights
   const uint8_t* w = nullptr;           // weight row c starts at w + c * w_stride
   size_t w_stride = 0;
   float* out = nullptr;  // out[r * out_stride + c]

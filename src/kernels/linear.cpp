@@ -24,14 +24,8 @@ void linear_many(const float* x, int rows, std::span<const LinearOutput> outputs
     quantized = quantized || is_quantized(o.w->format());
   }
   // The int8 copy of the input, made once for every quantized matrix.
-  std::vector<ActivationBlock> xq;
-  if (quantized) {
-    const int blocks = in_dim / kBlock;
-    xq.resize(static_cast<size_t>(rows) * blocks);
-    for (int r = 0; r < rows; ++r)
-      quantize_activations(x + static_cast<size_t>(r) * in_dim,
-                           &xq[static_cast<size_t>(r) * blocks], in_dim);
-  }
+  QuantizedActivations xq;
+  if (quantized) xq.quantize(x, rows, in_dim);
 
   const KernelTable& table = kernel_table(active_isa());
   ThreadPool& pool = ThreadPool::global();
@@ -56,7 +50,7 @@ void linear_many(const float* x, int rows, std::span<const LinearOutput> outputs
     const WeightMatrix& w = *t.output->w;
     LinearArgs args;
     args.x = x;
-    args.xq = xq.data();
+    args.xq = &xq;
     args.w = w.data();
     args.w_stride = w.row_stride();
     args.out = t.output->out;

@@ -54,15 +54,16 @@ void linear_quant(const LinearArgs& a, int c0, int c1) {
   const int blocks = a.in_dim / kBlock;
   int8_t q[kBlock];
   for (int r = 0; r < a.rows; ++r) {
-    const ActivationBlock* xq = a.xq + static_cast<size_t>(r) * blocks;
+    const int8_t* xq = &a.xq->q[static_cast<size_t>(r) * a.in_dim];
+    const float* xd = &a.xq->d[static_cast<size_t>(r) * blocks];
     for (int c = c0; c < c1; ++c) {
       const uint8_t* w = a.w + static_cast<size_t>(c) * a.w_stride;
       float acc[kLanes] = {};
       for (int b = 0; b < blocks; ++b) {
-        const float scale = unpack_block(format, w, b, q) * xq[b].d;
+        const float scale = unpack_block(format, w, a.in_dim, b, q) * xd[b];
         for (int l = 0; l < kLanes; ++l) {
           int sum = 0;
-          for (int i = 4 * l; i < 4 * l + 4; ++i) sum += q[i] * xq[b].q[i];
+          for (int i = 4 * l; i < 4 * l + 4; ++i) sum += q[i] * xq[b * kBlock + i];
           acc[l] = __builtin_fmaf(static_cast<float>(sum), scale, acc[l]);
         }
       }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kernels/thread_pool.h"
+#include "kernels/weight_arena.h"
 #include "util/error.h"
 
 namespace brigade::kernels {
@@ -37,8 +38,8 @@ WeightMatrix WeightMatrix::quantize(
   m.out_dim_ = out_dim;
   m.in_dim_ = in_dim;
   m.row_stride_ = row_bytes(target, in_dim);
-  m.owned_ = std::make_shared<AnonymousBuffer>(m.bytes());
-  m.data_ = m.owned_->data();
+  m.owned_ = WeightArena::global().allocate(m.bytes());
+  m.data_ = m.owned_.get();
   // Rows are independent: spread them over the pool (loading a 7B model
   // quantizes billions of weights).
   constexpr int kRowsPerTask = 64;
@@ -47,11 +48,8 @@ WeightMatrix WeightMatrix::quantize(
     const int first = task * kRowsPerTask, last = std::min(out_dim, (task + 1) * kRowsPerTask);
     for (int r = first; r < last; ++r) {
       source.row_f32(r, row.data());
-      uint8_t* dst = m.owned_->data() + static_cast<size_t>(r) * m.row_stride_;
-      if (target == WeightFormat::kInt8)
-        quantize_row_q8(row.data(), reinterpret_cast<BlockQ8*>(dst), in_dim);
-      else
-        quantize_row_q4(row.data(), reinterpret_cast<BlockQ4*>(dst), in_dim);
+      uint8_t* dst = m.owned_.get() + static_cast<size_t>(r) * m.row_stride_;
+      quantize_row(target, row.data(), dst, in_dim);
     }
     if (done_with) {
       const size_t stored_row = row_bytes(stored, in_dim);

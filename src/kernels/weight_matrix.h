@@ -4,7 +4,8 @@
 //
 // f32/bf16/f16 matrices are views of the checkpoint's memory map: no copy,
 // the page cache holds the only copy. int8/int4 matrices own their blocks in
-// anonymous memory, quantized at load time from the stored values.
+// anonymous memory (WeightArena), quantized at load time from the stored
+// values.
 
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +15,6 @@
 #include <string>
 #include <vector>
 
-#include "kernels/anonymous_buffer.h"
 #include "kernels/format.h"
 
 namespace brigade::kernels {
@@ -53,7 +53,7 @@ class WeightMatrix {
   int out_dim_ = 0, in_dim_ = 0;
   size_t row_stride_ = 0;
   const uint8_t* data_ = nullptr;
-  std::shared_ptr<AnonymousBuffer> owned_;  // quantized blocks
+  std::shared_ptr<uint8_t> owned_;  // quantized blocks, in the WeightArena
 };
 
 }  // namespace brigade::kernels

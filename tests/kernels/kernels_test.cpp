@@ -65,16 +65,11 @@ TestMatrix make_matrix(WeightFormat format, int out_dim, int in_dim, uint64_t se
 void run_table(const KernelTable& table, const WeightMatrix& w, const std::vector<float>& x, int r0,
                int r1, int c0, int c1, std::vector<float>& out) {
   const int in_dim = w.in_dim();
-  std::vector<ActivationBlock> xq;
-  if (is_quantized(w.format())) {
-    xq.resize(static_cast<size_t>(r1 - r0) * in_dim / kBlock);
-    for (int r = r0; r < r1; ++r)
-      quantize_activations(&x[static_cast<size_t>(r) * in_dim],
-                           &xq[static_cast<size_t>(r - r0) * in_dim / kBlock], in_dim);
-  }
+  QuantizedActivations xq;
+  if (is_quantized(w.format())) xq.quantize(&x[static_cast<size_t>(r0) * in_dim], r1 - r0, in_dim);
   LinearArgs args;
   args.x = &x[static_cast<size_t>(r0) * in_dim];
-  args.xq = xq.data();
+  args.xq = &xq;
   args.w = w.data();
   args.w_stride = w.row_stride();
   args.out = &out[static_cast<size_t>(r0) * w.out_dim()];
@@ -88,10 +83,12 @@ class KernelsTest : public ::testing::TestWithParam<WeightFormat> {};
 
 TEST_P(KernelsTest, EveryPathEqualsPortableBitwise) {
   const WeightFormat format = GetParam();
-  // 96 and 160 input features: full 8-lane groups; 3, 13 and 100 (float
-  // formats only) exercise the scalar tail. Rows 1, 2, 3, 5 and 7 reach every
-  // tile shape (the one-row decode tile, and 4-row tiles with 1-3 left over).
-  for (int in_dim : {96, 160, 3, 13, 100}) {
+  // 96, 160, 288 and 320 input features: full 8-lane groups, and for
+  // int8/int4 3, 5, 9 and 10 blocks (groups of 8 blocks, pairs and an odd
+  // last block); 3, 13 and 100 (float formats only) exercise the scalar tail.
+  // Rows 1, 2, 3, 5 and 7 reach every tile shape (the one-row decode tile, and
+  // 4-row tiles with 1-3 left over).
+  for (int in_dim : {96, 160, 288, 320, 3, 13, 100}) {
     if (is_quantized(format) && in_dim % kBlock != 0) continue;
     for (int rows : {1, 2, 3, 5, 7}) {
       const int out_dim = 37;
@@ -164,28 +161,32 @@ INSTANTIATE_TEST_SUITE_P(Formats, KernelsTest, ::testing::ValuesIn(kFormats),
                          [](const auto& info) { return std::string(format_name(info.param)); });
 
 TEST(QuantizeTest, BlocksRoundTripWithinHalfAStep) {
-  const auto x = random_values(4 * kBlock, 9);
-  std::vector<BlockQ8> q8(4);
-  std::vector<BlockQ4> q4(4);
-  quantize_row_q8(x.data(), q8.data(), 4 * kBlock);
-  quantize_row_q4(x.data(), q4.data(), 4 * kBlock);
-  std::vector<float> back8(x.size()), back4(x.size());
-  dequantize_row(WeightFormat::kInt8, q8.data(), back8.data(), 4 * kBlock);
-  dequantize_row(WeightFormat::kInt4, q4.data(), back4.data(), 4 * kBlock);
-  for (int b = 0; b < 4; ++b) {
-    const float d8 = f16_to_f32(q8[b].d), d4 = std::fabs(f16_to_f32(q4[b].d));
+  // 5 blocks: two int4 pairs and an odd last block.
+  constexpr int kBlocks = 5, n = kBlocks * kBlock;
+  const auto x = random_values(n, 9);
+  std::vector<uint8_t> q8(row_bytes(WeightFormat::kInt8, n)), q4(row_bytes(WeightFormat::kInt4, n));
+  EXPECT_EQ(34u * kBlocks, q8.size());
+  EXPECT_EQ(18u * kBlocks, q4.size());
+  quantize_row(WeightFormat::kInt8, x.data(), q8.data(), n);
+  quantize_row(WeightFormat::kInt4, x.data(), q4.data(), n);
+  std::vector<float> back8(n), back4(n);
+  dequantize_row(WeightFormat::kInt8, q8.data(), back8.data(), n);
+  dequantize_row(WeightFormat::kInt4, q4.data(), back4.data(), n);
+  for (int b = 0; b < kBlocks; ++b) {
+    int8_t levels[kBlock];
+    const float d8 = unpack_block(WeightFormat::kInt8, q8.data(), n, b, levels);
+    const float signed_d4 = unpack_block(WeightFormat::kInt4, q4.data(), n, b, levels);
+    const float d4 = std::fabs(signed_d4);
     for (int i = b * kBlock; i < (b + 1) * kBlock; ++i) {
       // The f16 rounding of the scale adds a relative 2^-11 of the value.
       EXPECT_LE(std::fabs(back8[i] - x[i]), d8 / 2 + std::fabs(x[i]) * 1e-3f) << i;
       // int4 levels run from -8 to 7 steps: the side opposite the extreme
       // (which maps to -8 exactly) reaches only 7 steps, a full step short.
-      const bool top_clamped = x[i] / f16_to_f32(q4[b].d) > 7.5f;
+      const bool top_clamped = x[i] / signed_d4 > 7.5f;
       EXPECT_LE(std::fabs(back4[i] - x[i]), (top_clamped ? d4 : d4 / 2) + std::fabs(x[i]) * 1e-3f)
           << i;
     }
   }
-  EXPECT_EQ(sizeof(BlockQ8) * 4, row_bytes(WeightFormat::kInt8, 4 * kBlock));
-  EXPECT_EQ(sizeof(BlockQ4) * 4, row_bytes(WeightFormat::kInt4, 4 * kBlock));
 }
 
 TEST(QuantizeTest, RefusesRowsThatAreNotWholeBlocksNamingTheTensor) {
@@ -267,17 +268,19 @@ TEST(QuantizeTest, NonFiniteAndTinyValuesQuantizeWithoutUndefinedConversions) {
   std::vector<float> x(kBlock, 1e-38f);
   x[0] = std::nanf("");
   x[1] = -3e-38f;
-  std::vector<ActivationBlock> act(1);
-  quantize_activations(x.data(), act.data(), kBlock);
-  for (int i = 0; i < kBlock; ++i) EXPECT_EQ(0, act[0].q[i]) << i;  // 1 / d is not finite
+  QuantizedActivations act;
+  act.quantize(x.data(), 1, kBlock);
+  for (int i = 0; i < kBlock; ++i) EXPECT_EQ(0, act.q[i]) << i;  // 1 / d is not finite
   x.assign(kBlock, 1.0f);
   x[3] = std::nanf("");
-  BlockQ8 q8;
-  BlockQ4 q4;
-  quantize_row_q8(x.data(), &q8, kBlock);
-  quantize_row_q4(x.data(), &q4, kBlock);
-  EXPECT_EQ(0, q8.q[3]);
-  EXPECT_EQ(127, q8.q[0]);
+  std::vector<uint8_t> q8(row_bytes(WeightFormat::kInt8, kBlock));
+  std::vector<uint8_t> q4(row_bytes(WeightFormat::kInt4, kBlock));
+  quantize_row(WeightFormat::kInt8, x.data(), q8.data(), kBlock);
+  quantize_row(WeightFormat::kInt4, x.data(), q4.data(), kBlock);
+  int8_t levels[kBlock];
+  unpack_block(WeightFormat::kInt8, q8.data(), kBlock, 0, levels);
+  EXPECT_EQ(0, levels[3]);
+  EXPECT_EQ(127, levels[0]);
 }
 
 TEST(CpuTest, ThePortablePathIsAlwaysThereAndForcingAnUnsupportedOneFails) {

@@ -73,10 +73,7 @@ class ReferenceModel {
         std::vector<uint8_t> row(kernels::row_bytes(format, in));
         for (int64_t r = 0; r < shape[0]; ++r) {
           float* x = &values[r * in];
-          if (format == kernels::WeightFormat::kInt8)
-            kernels::quantize_row_q8(x, reinterpret_cast<kernels::BlockQ8*>(row.data()), in);
-          else
-            kernels::quantize_row_q4(x, reinterpret_cast<kernels::BlockQ4*>(row.data()), in);
+          kernels::quantize_row(format, x, row.data(), in);
           kernels::dequantize_row(format, row.data(), x, in);
         }
       }
