@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "kernels/half.h"
+#include "kernels/thread_pool.h"
 #include "util/error.h"
 
 namespace brigade::kernels {
@@ -142,19 +143,23 @@ void quantize_row(WeightFormat format, const float* x, uint8_t* row, int n) {
   }
 }
 
-void QuantizedActivations::quantize(const float* x, int rows_, int in_dim) {
+void QuantizedActivations::quantize(const float* x, int rows_, int in_dim, ThreadPool& pool) {
   rows = rows_;
   blocks = in_dim / kBlock;
   const size_t total = static_cast<size_t>(rows) * blocks;
   q.resize(total * kBlock);
   d.resize(total);
   neg_sum4.resize(total * (kBlock / 4));
-  for (size_t b = 0; b < total; ++b) {
-    int8_t* qb = &q[b * kBlock];
-    d[b] = quantize_block_q8(x + b * kBlock, qb);
-    for (int j = 0; j < kBlock / 4; ++j)
-      neg_sum4[b * (kBlock / 4) + j] = -(qb[4 * j] + qb[4 * j + 1] + qb[4 * j + 2] + qb[4 * j + 3]);
-  }
+  pool.run_rows(rows, [&](int begin, int end) {
+    for (size_t b = static_cast<size_t>(begin) * blocks; b < static_cast<size_t>(end) * blocks;
+         ++b) {
+      int8_t* qb = &q[b * kBlock];
+      d[b] = quantize_block_q8(x + b * kBlock, qb);
+      for (int j = 0; j < kBlock / 4; ++j)
+        neg_sum4[b * (kBlock / 4) + j] =
+            -(qb[4 * j] + qb[4 * j + 1] + qb[4 * j + 2] + qb[4 * j + 3]);
+    }
+  });
 }
 
 float unpack_block(WeightFormat format, const uint8_t* row, int n, int b, int8_t* q) {

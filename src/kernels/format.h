@@ -16,6 +16,8 @@
 
 namespace brigade::kernels {
 
+class ThreadPool;
+
 enum class WeightFormat { kF32, kBF16, kF16, kInt8, kInt4 };
 
 // "f32" | "bf16" | "f16" | "int8" | "int4".
@@ -69,8 +71,8 @@ struct QuantizedActivations {
   std::vector<int32_t> neg_sum4;  // [rows][blocks * 8]
 
   // One function for every kernel path, so that every path sees the same
-  // int8 values. REQUIRES: in_dim % kBlock == 0.
-  void quantize(const float* x, int rows, int in_dim);
+  // int8 values; rows are spread over `pool`. REQUIRES: in_dim % kBlock == 0.
+  void quantize(const float* x, int rows, int in_dim, ThreadPool& pool);
 };
 
 // Widens one row stored in `format` to f32 (the exact values the kernels

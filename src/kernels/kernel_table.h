@@ -24,9 +24,9 @@
 namespace brigade::kernels {
 
 struct LinearArgs {
-  const float* x = nullptr;             // [rows, in_dim], for f32/bf16/f16 weights
+  const float* x = nullptr;                  // [rows, in_dim], for f32/bf16/f16 weights
   const QuantizedActivations* xq = nullptr;  // the rows of x, for int8/int4 weights
-  const uint8_t* w = nullptr;           // weight row c starts at w + c * w_stride
+  const uint8_t* w = nullptr;                // weight row c starts at w + c * w_stride
   size_t w_stride = 0;
   float* out = nullptr;  // out[r * out_stride + c]
   int out_stride = 0;

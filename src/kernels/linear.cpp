@@ -24,11 +24,11 @@ void linear_many(const float* x, int rows, std::span<const LinearOutput> outputs
     quantized = quantized || is_quantized(o.w->format());
   }
   // The int8 copy of the input, made once for every quantized matrix.
+  ThreadPool& pool = ThreadPool::global();
   QuantizedActivations xq;
-  if (quantized) xq.quantize(x, rows, in_dim);
+  if (quantized) xq.quantize(x, rows, in_dim, pool);
 
   const KernelTable& table = kernel_table(active_isa());
-  ThreadPool& pool = ThreadPool::global();
   // Column chunks: enough pieces for the pool to balance, each a few weight
   // rows long. How columns are cut never changes a result.
   int total_columns = 0;

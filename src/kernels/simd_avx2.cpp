@@ -3,6 +3,8 @@
 #if defined(__x86_64__)
 #define BRIGADE_SIMD_TABLE avx2_table
 #define BRIGADE_SIMD_ISA Isa::kAvx2
+// 16 vector registers: tiles of 4 rows x 2 columns of accumulators.
+#define BRIGADE_SIMD_PREFILL_COLUMNS 2
 #include "kernels/simd_kernels.inc"
 #else
 #include "kernels/kernel_table.h"

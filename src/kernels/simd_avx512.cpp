@@ -4,6 +4,10 @@
 #if defined(__x86_64__)
 #define BRIGADE_SIMD_TABLE avx512_table
 #define BRIGADE_SIMD_ISA Isa::kAvx512
+// 32 vector registers: tiles of 4 rows x 4 columns of accumulators
+// (prefill measured 15-20% faster than with 4 x 2).
+#define BRIGADE_SIMD_PREFILL_COLUMNS 4
+
 #include "kernels/simd_kernels.inc"
 #else
 #include "kernels/kernel_table.h"

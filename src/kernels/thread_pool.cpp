@@ -99,6 +99,20 @@ void ThreadPool::worker_loop() {
   }
 }
 
+void ThreadPool::run_rows(int rows, const std::function<void(int, int)>& fn) {
+  // Below this many rows a job's hand-off costs more than the rows.
+  constexpr int kMinRowsPerTask = 4;
+  const int tasks = std::min(threads() * 2, rows / kMinRowsPerTask);
+  if (tasks <= 1) {
+    if (rows > 0) fn(0, rows);
+    return;
+  }
+  run(tasks, [&](int i) {
+    fn(static_cast<int>(static_cast<int64_t>(rows) * i / tasks),
+       static_cast<int>(static_cast<int64_t>(rows) * (i + 1) / tasks));
+  });
+}
+
 void ThreadPool::run(int tasks, const std::function<void(int)>& fn) {
   if (tasks <= 0) return;
   if (workers_.empty() || tasks == 1) {

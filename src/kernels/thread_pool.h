@@ -34,6 +34,11 @@ class ThreadPool {
   // REQUIRES: fn does not call run() on this pool (it would wait for itself).
   void run(int tasks, const std::function<void(int)>& fn);
 
+  // Runs fn(begin, end) over ranges that cover [0, rows): the row-wise work
+  // between the kernels (norms, RoPE, SiLU, quantizing activations). One
+  // range on the caller when there are too few rows to be worth a job.
+  void run_rows(int rows, const std::function<void(int begin, int end)>& fn);
+
   // The process-wide pool the kernels use; sized by set_global_threads()
   // (brigade's --threads), else by the number of cores.
   static ThreadPool& global();

@@ -9,6 +9,7 @@
 #include "kernels/linear.h"
 #include "kernels/numerics.h"
 #include "kernels/ops.h"
+#include "kernels/thread_pool.h"
 #include "model/rope.h"
 #include "model/weights.h"
 #include "util/error.h"
@@ -126,11 +127,28 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
   std::vector<const float*> values(keys.size());
   float* x = hidden.data();
 
+  // The row-wise work between the kernels runs on the pool too: in a long
+  // prefill, SiLU's expf alone would otherwise leave all but one core idle
+  // for a tenth of the time.
+  kernels::ThreadPool& pool = kernels::ThreadPool::global();
+  const auto add_rows = [&](float* to, const float* from) {
+    pool.run_rows(rows, [&](int begin, int end) {
+      for (size_t i = static_cast<size_t>(begin) * dim; i < static_cast<size_t>(end) * dim; ++i)
+        to[i] += from[i];
+    });
+  };
+  const auto norm_rows = [&](const std::vector<float>& weight) {
+    pool.run_rows(rows, [&](int begin, int end) {
+      const size_t at = static_cast<size_t>(begin) * dim;
+      rmsnorm(xb.data() + at, x + at, weight, end - begin, eps);
+    });
+  };
+
   for (int layer = 0; layer < last - first; ++layer) {
     const BlockWeights& w = blocks_[first - start_ + layer];
 
     // Attention: q, k, v projections of the normed input.
-    rmsnorm(xb.data(), x, w.input_norm, rows, eps);
+    norm_rows(w.input_norm);
     const kernels::LinearOutput qkv[] = {{&w.wq, q.data()}, {&w.wk, k.data()}, {&w.wv, v.data()}};
     linear_many(xb.data(), rows, qkv);
     if (c.attention_bias) {
@@ -140,19 +158,21 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
     }
 
     // RoPE on q and k, then k and v into the cache at their positions.
-    for (int r = 0; r < rows; ++r) {
-      const int b = r / tokens;
-      rope(&q[static_cast<size_t>(r) * q_dim], heads, head_dim, positions[r], rope_inv_freq_);
-      rope(&k[static_cast<size_t>(r) * kv_dim], kv_heads, head_dim, positions[r], rope_inv_freq_);
-      for (int h = 0; h < kv_heads; ++h) {
-        const size_t at = static_cast<size_t>(positions[r]) * head_dim;
-        const size_t from = static_cast<size_t>(r) * kv_dim + h * head_dim;
-        std::copy_n(&k[from], head_dim, cache.keys(layer, b, h) + at);
-        std::copy_n(&v[from], head_dim, cache.values(layer, b, h) + at);
-        keys[static_cast<size_t>(r) * kv_heads + h] = cache.keys(layer, b, h);
-        values[static_cast<size_t>(r) * kv_heads + h] = cache.values(layer, b, h);
+    pool.run_rows(rows, [&](int begin, int end) {
+      for (int r = begin; r < end; ++r) {
+        const int b = r / tokens;
+        rope(&q[static_cast<size_t>(r) * q_dim], heads, head_dim, positions[r], rope_inv_freq_);
+        rope(&k[static_cast<size_t>(r) * kv_dim], kv_heads, head_dim, positions[r], rope_inv_freq_);
+        for (int h = 0; h < kv_heads; ++h) {
+          const size_t at = static_cast<size_t>(positions[r]) * head_dim;
+          const size_t from = static_cast<size_t>(r) * kv_dim + h * head_dim;
+          std::copy_n(&k[from], head_dim, cache.keys(layer, b, h) + at);
+          std::copy_n(&v[from], head_dim, cache.values(layer, b, h) + at);
+          keys[static_cast<size_t>(r) * kv_heads + h] = cache.keys(layer, b, h);
+          values[static_cast<size_t>(r) * kv_heads + h] = cache.values(layer, b, h);
+        }
       }
-    }
+    });
 
     // Causal attention of every query over its sequence's cache (GQA).
     kernels::attention({q.data(), attn.data(), rows, positions.data(), heads, kv_heads, head_dim,
@@ -160,15 +180,18 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
 
     // Output projection and residual.
     linear(attn.data(), rows, w.wo, delta.data());
-    for (size_t i = 0; i < delta.size(); ++i) x[i] += delta[i];
+    add_rows(x, delta.data());
 
     // SwiGLU MLP and residual: x += down(silu(gate(h)) * up(h)).
-    rmsnorm(xb.data(), x, w.post_norm, rows, eps);
+    norm_rows(w.post_norm);
     const kernels::LinearOutput gate_up[] = {{&w.w_gate, gate.data()}, {&w.w_up, up.data()}};
     linear_many(xb.data(), rows, gate_up);
-    for (size_t i = 0; i < gate.size(); ++i) gate[i] = silu(gate[i]) * up[i];
+    pool.run_rows(rows, [&](int begin, int end) {
+      for (size_t i = static_cast<size_t>(begin) * inter; i < static_cast<size_t>(end) * inter; ++i)
+        gate[i] = silu(gate[i]) * up[i];
+    });
     linear(gate.data(), rows, w.w_down, delta.data());
-    for (size_t i = 0; i < delta.size(); ++i) x[i] += delta[i];
+    add_rows(x, delta.data());
   }
   cache.set_length(position + tokens);
 }

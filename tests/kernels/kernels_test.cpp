@@ -66,7 +66,8 @@ void run_table(const KernelTable& table, const WeightMatrix& w, const std::vecto
                int r1, int c0, int c1, std::vector<float>& out) {
   const int in_dim = w.in_dim();
   QuantizedActivations xq;
-  if (is_quantized(w.format())) xq.quantize(&x[static_cast<size_t>(r0) * in_dim], r1 - r0, in_dim);
+  if (is_quantized(w.format()))
+    xq.quantize(&x[static_cast<size_t>(r0) * in_dim], r1 - r0, in_dim, ThreadPool::global());
   LinearArgs args;
   args.x = &x[static_cast<size_t>(r0) * in_dim];
   args.xq = &xq;
@@ -269,7 +270,7 @@ TEST(QuantizeTest, NonFiniteAndTinyValuesQuantizeWithoutUndefinedConversions) {
   x[0] = std::nanf("");
   x[1] = -3e-38f;
   QuantizedActivations act;
-  act.quantize(x.data(), 1, kBlock);
+  act.quantize(x.data(), 1, kBlock, ThreadPool::global());
   for (int i = 0; i < kBlock; ++i) EXPECT_EQ(0, act.q[i]) << i;  // 1 / d is not finite
   x.assign(kBlock, 1.0f);
   x[3] = std::nanf("");
