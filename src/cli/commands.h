@@ -15,12 +15,7 @@ void add_status_command(CLI::App& app);
 void add_swarm_command(CLI::App& app);
 void add_tokenize_command(CLI::App& app);  // cmd_tokenize.cpp
 void add_manifest_command(CLI::App& app);
-// `bench` is a group: each adds one subcommand to it.
-void add_bench_block_command(CLI::App& bench);
-void add_bench_engine_command(CLI::App& bench);  // cmd_bench_engine.cpp
-void add_bench_latency_command(CLI::App& bench);
-void add_bench_load_command(CLI::App& bench);      // cmd_bench_load.cpp
-void add_bench_sessions_command(CLI::App& bench);  // cmd_bench_load.cpp
+// `bench` and its subcommands: bench/commands.h.
 
 // Path of the running brigade executable (to start child processes).
 std::string self_binary();

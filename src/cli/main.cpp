@@ -3,6 +3,7 @@
 
 #include <cstdio>
 
+#include "bench/commands.h"
 #include "cli/commands.h"
 #include "util/error.h"
 
@@ -18,14 +19,7 @@ int main(int argc, char** argv) {
   brigade::cli::add_swarm_command(app);
   brigade::cli::add_tokenize_command(app);
   brigade::cli::add_manifest_command(app);
-  auto* bench =
-      app.add_subcommand("bench", "Benchmarks (block decode speed, WAN latency, server load)");
-  bench->require_subcommand(1);
-  brigade::cli::add_bench_block_command(*bench);
-  brigade::cli::add_bench_engine_command(*bench);
-  brigade::cli::add_bench_latency_command(*bench);
-  brigade::cli::add_bench_load_command(*bench);
-  brigade::cli::add_bench_sessions_command(*bench);
+  brigade::bench::add_bench_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

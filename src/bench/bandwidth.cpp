@@ -1,12 +1,11 @@
-#include "cli/bandwidth.h"
+#include "bench/bandwidth.h"
 
 #include <algorithm>
-#include <chrono>
 #include <thread>
 
-namespace brigade::cli {
+#include "bench/timing.h"
 
-using Clock = std::chrono::steady_clock;
+namespace brigade::bench {
 
 double read_bandwidth(const std::vector<uint64_t>& buffer, int threads, int repeats) {
   double best = 0;
@@ -26,7 +25,7 @@ double read_bandwidth(const std::vector<uint64_t>& buffer, int threads, int repe
       });
     }
     for (auto& w : workers) w.join();
-    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    const double s = seconds_since(start);
     best = std::max(best, static_cast<double>(chunk * threads * sizeof(uint64_t)) / s);
   }
   // Keep the sums observable so the loops are not optimized away.
@@ -35,4 +34,10 @@ double read_bandwidth(const std::vector<uint64_t>& buffer, int threads, int repe
   return best;
 }
 
-}  // namespace brigade::cli
+std::vector<uint64_t> bandwidth_buffer() {
+  std::vector<uint64_t> buffer((size_t{1} << 30) / sizeof(uint64_t));
+  for (size_t i = 0; i < buffer.size(); ++i) buffer[i] = i;
+  return buffer;
+}
+
+}  // namespace brigade::bench

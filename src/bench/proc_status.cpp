@@ -1,10 +1,10 @@
-#include "cli/proc_status.h"
+#include "bench/proc_status.h"
 
 #include <fstream>
 
 #include "util/error.h"
 
-namespace brigade::cli {
+namespace brigade::bench {
 
 int64_t proc_status_kib(const std::string& pid, const std::string& field) {
   std::ifstream status("/proc/" + pid + "/status");
@@ -16,4 +16,4 @@ int64_t proc_status_kib(const std::string& pid, const std::string& field) {
   fail("no {} for process {} (is it running?)", field, pid);
 }
 
-}  // namespace brigade::cli
+}  // namespace brigade::bench

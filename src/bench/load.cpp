@@ -1,0 +1,276 @@
+// `brigade bench load`: --sessions clients at once, each generating --tokens
+// tokens greedily from its own prompt through --servers servers of a local
+// swarm of real server processes (in-process clients: SwarmBlockRunner +
+// generate). Every client's ids are checked against the local engine;
+// reports aggregate tokens/s and the per-step latency percentiles a client
+// sees.
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <barrier>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "bench/commands.h"
+#include "bench/swarm_setup.h"
+#include "bench/timing.h"
+#include "client/swarm_runner.h"
+#include "dht/swarm_directory.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "model/local_runner.h"
+#include "net/channels.h"
+#include "util/error.h"
+#include "util/log.h"
+#include "util/temp_dir.h"
+
+namespace brigade::bench {
+namespace {
+
+struct LoadFlags {
+  int sessions = 32;
+  int tokens = 64;
+  int servers = 3;
+  int prompt_tokens = 8;
+  int layers = 6;
+  std::string model;
+  bool no_push = false;
+  bool json = false;
+};
+
+// What the clients share: the flags, the model and where the swarm is.
+struct LoadTarget {
+  const LoadFlags& flags;
+  const ModelConfig& config;
+  const ModelHead& head;
+  ExpectedModel model;
+  std::string dht_address;
+  int max_length = 0;  // prompt and new tokens
+};
+
+// One client's run.
+struct Client {
+  std::vector<int32_t> ids;
+  std::vector<double> step_ms;  // decode steps: one token each
+  double first_token_ms = 0;    // prefill + the first token
+  double setup_s = 0;           // joining the DHT, routing, opening the sessions
+  size_t recoveries = 0;
+  std::string error;
+};
+
+// Every client's run and the wall time of the two phases.
+struct LoadRun {
+  std::vector<Client> clients;
+  double setup_s = 0;     // until every client had joined
+  double generate_s = 0;  // from then until every client was done
+};
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) return 0;
+  std::sort(values.begin(), values.end());
+  const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
+  return values[index];
+}
+
+// A distinct prompt per client.
+std::vector<int32_t> prompt_of(int client, int length, int vocab) {
+  std::vector<int32_t> ids;
+  for (int i = 0; i < length; ++i) ids.push_back(3 + (client * 31 + i * 7) % (vocab - 3));
+  return ids;
+}
+
+GenerationRequest request_for(const LoadFlags& flags, const ModelConfig& config, int client) {
+  GenerationRequest request;
+  request.prompt_ids = prompt_of(client, flags.prompt_tokens, config.vocab_size);
+  request.max_new_tokens = flags.tokens;
+  request.stop_at_eos = false;
+  return request;
+}
+
+// The reference: every client's ids from the local engine.
+std::vector<std::vector<int32_t>> local_ids(const LoadFlags& flags, const ModelConfig& config,
+                                            const Checkpoint& checkpoint, const ModelHead& head,
+                                            int max_length) {
+  std::vector<std::vector<int32_t>> expected(flags.sessions);
+  const BlockSpan all(config, checkpoint, 0, config.num_hidden_layers);
+  for (int c = 0; c < flags.sessions; ++c) {
+    LocalBlockRunner local(all, 1, max_length);
+    expected[c] = generate(head, nullptr, local, request_for(flags, config, c)).ids;
+  }
+  return expected;
+}
+
+// Client `c`'s thread: joins the swarm and opens its sessions, waits at
+// `ready` for every other client, then generates.
+void run_client(const LoadTarget& target, int c, std::barrier<>& ready, Client& client) {
+  std::unique_ptr<SwarmBlockRunner> runner;
+  const auto setup_began = Clock::now();
+  try {
+    SwarmOptions options;
+    options.initial_peers = {parse_host_port(target.dht_address, "dht")};
+    options.push = !target.flags.no_push;
+    options.step_timeout = std::chrono::milliseconds(60000);
+    runner = std::make_unique<SwarmBlockRunner>(target.config, target.model, options, 1,
+                                                target.max_length);
+  } catch (const std::exception& e) {
+    client.error = e.what();
+  }
+  client.setup_s = seconds_since(setup_began);
+  ready.arrive_and_wait();
+  if (!runner) return;
+  try {
+    GenerationRequest request = request_for(target.flags, target.config, c);
+    request.on_token = [&](int index, int32_t, const std::string&, double ms) {
+      if (index == 0) {
+        client.first_token_ms = ms;
+      } else {
+        client.step_ms.push_back(ms);
+      }
+    };
+    client.ids = generate(target.head, nullptr, *runner, request).ids;
+    client.recoveries = runner->recoveries().size();
+  } catch (const std::exception& e) {
+    client.error = e.what();
+  }
+}
+
+// Every client first joins the swarm and opens its sessions; then all
+// generate at once, and only that phase is timed.
+LoadRun run_clients(const LoadTarget& target) {
+  LoadRun run;
+  run.clients.resize(target.flags.sessions);
+  std::barrier ready(target.flags.sessions + 1);
+  std::vector<std::thread> threads;
+  const auto setup_began = Clock::now();
+  for (int c = 0; c < target.flags.sessions; ++c) {
+    threads.emplace_back([&, c] { run_client(target, c, ready, run.clients[c]); });
+  }
+  ready.arrive_and_wait();
+  run.setup_s = seconds_since(setup_began);
+  const auto began = Clock::now();
+  for (auto& t : threads) t.join();
+  run.generate_s = seconds_since(began);
+  return run;
+}
+
+// What the clients saw, over every client.
+struct LoadSummary {
+  int errors = 0;      // clients that failed
+  int mismatches = 0;  // clients whose ids differ from the local engine's
+  size_t recoveries = 0;
+  std::vector<double> steps, first_tokens, setups;  // ms, ms, s
+};
+
+// Checks every client's ids against `expected`, logging each failure.
+LoadSummary summarize(const LoadRun& run, const std::vector<std::vector<int32_t>>& expected) {
+  LoadSummary summary;
+  for (size_t c = 0; c < run.clients.size(); ++c) {
+    const Client& client = run.clients[c];
+    summary.setups.push_back(client.setup_s);
+    if (!client.error.empty()) {
+      ++summary.errors;
+      spdlog::error("client {}: {}", c, client.error);
+      continue;
+    }
+    if (client.ids != expected[c]) {
+      ++summary.mismatches;
+      spdlog::error("client {}: ids differ from the local engine's", c);
+    }
+    summary.recoveries += client.recoveries;
+    summary.steps.insert(summary.steps.end(), client.step_ms.begin(), client.step_ms.end());
+    summary.first_tokens.push_back(client.first_token_ms);
+  }
+  return summary;
+}
+
+void print_load_report(const LoadFlags& flags, const ModelConfig& config, const LoadRun& run,
+                       const LoadSummary& s) {
+  const double tokens = static_cast<double>(flags.sessions - s.errors) * flags.tokens;
+  nlohmann::json out = {{"sessions", flags.sessions},
+                        {"tokens_per_session", flags.tokens},
+                        {"prompt_tokens", flags.prompt_tokens},
+                        {"servers", flags.servers},
+                        {"blocks", config.num_hidden_layers},
+                        {"hidden", config.hidden_size},
+                        {"push", !flags.no_push},
+                        {"setup_s", run.setup_s},
+                        {"client_setup_s_p50", percentile(s.setups, 0.5)},
+                        {"generate_s", run.generate_s},
+                        {"tokens_per_s", tokens / run.generate_s},
+                        {"step_ms_p50", percentile(s.steps, 0.50)},
+                        {"step_ms_p99", percentile(s.steps, 0.99)},
+                        {"step_ms_max", percentile(s.steps, 1.0)},
+                        {"first_token_ms_p50", percentile(s.first_tokens, 0.50)},
+                        {"errors", s.errors},
+                        {"mismatches", s.mismatches},
+                        {"recoveries", s.recoveries}};
+  if (flags.json) {
+    std::cout << out.dump() << std::endl;
+    return;
+  }
+  std::cout << fmt::format(
+      "{} sessions x {} tokens through {} servers ({} blocks, hidden {}, {})\n"
+      "  setup       {:.1f} s until every client had joined (p50 per client {:.2f} s)\n"
+      "  aggregate   {:8.1f} tokens/s over {:.2f} s\n"
+      "  step        p50 {:.2f} ms   p99 {:.2f} ms   max {:.2f} ms\n"
+      "  first token p50 {:.2f} ms (prefill of {} tokens)\n"
+      "  errors {}   ids differing from the local engine {}   recoveries {}\n",
+      flags.sessions, flags.tokens, flags.servers, config.num_hidden_layers, config.hidden_size,
+      flags.no_push ? "relay" : "push", run.setup_s, percentile(s.setups, 0.5),
+      tokens / run.generate_s, run.generate_s, percentile(s.steps, 0.5), percentile(s.steps, 0.99),
+      percentile(s.steps, 1.0), percentile(s.first_tokens, 0.5), flags.prompt_tokens, s.errors,
+      s.mismatches, s.recoveries);
+}
+
+void run_load_bench(const LoadFlags& flags) {
+  init_logging("bench");
+  require(
+      flags.sessions >= 1 && flags.tokens >= 2 && flags.servers >= 1 && flags.prompt_tokens >= 1,
+      "--sessions >= 1, --tokens >= 2, --servers >= 1 and --prompt-tokens >= 1");
+  TempDir work("brigade-bench-load");
+  const auto model = model_or_tiny(flags.model, work, std::max(flags.layers, flags.servers));
+  const ModelConfig config = ModelConfig::load(model);
+  const auto checkpoint = Checkpoint::open(model);
+  const ModelHead head(config, *checkpoint);
+  const int max_length = flags.prompt_tokens + flags.tokens;
+  require(max_length <= config.max_position_embeddings,
+          "--prompt-tokens + --tokens exceed the model's {} positions",
+          config.max_position_embeddings);
+  const auto expected = local_ids(flags, config, *checkpoint, head, max_length);
+
+  auto swarm = start_swarm(model, config.num_hidden_layers, flags.servers, work);
+  const LoadTarget target{flags,
+                          config,
+                          head,
+                          expected_model(open_manifest(model, config, *checkpoint)),
+                          swarm->dht_address(),
+                          max_length};
+  const LoadRun run = run_clients(target);
+  const LoadSummary summary = summarize(run, expected);
+  print_load_report(flags, config, run, summary);
+  require(summary.errors == 0 && summary.mismatches == 0, "{} clients failed and {} got wrong ids",
+          summary.errors, summary.mismatches);
+}
+
+}  // namespace
+
+void add_load_command(CLI::App& bench) {
+  auto flags = std::make_shared<LoadFlags>();
+  auto* cmd = bench.add_subcommand(
+      "load", "Many concurrent sessions through a local swarm: tokens/s, step latency, exactness");
+  cmd->add_option("--sessions", flags->sessions, "Concurrent clients")->capture_default_str();
+  cmd->add_option("--tokens", flags->tokens, "New tokens per client")->capture_default_str();
+  cmd->add_option("--servers", flags->servers, "Servers in the swarm")->capture_default_str();
+  cmd->add_option("--prompt-tokens", flags->prompt_tokens, "Prompt length per client")
+      ->capture_default_str();
+  cmd->add_option("--model", flags->model, "Checkpoint (default: a tiny random one)");
+  cmd->add_option("--layers", flags->layers, "Blocks of the tiny model")->capture_default_str();
+  cmd->add_flag("--no-push", flags->no_push, "Relay mode: clients forward every hop's output");
+  cmd->add_flag("--json", flags->json, "Print one JSON object instead of a table");
+  cmd->callback([flags] { run_load_bench(*flags); });
+}
+
+}  // namespace brigade::bench
