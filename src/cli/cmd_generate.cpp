@@ -44,8 +44,9 @@ void add_generate_command(CLI::App& app) {
     GenerationFlags gen;
     std::string model, initial_peers, connect_via, push_via, wire_dtype = "f32";
     std::string formats, model_name;
-    double wait_for_swarm_s = 30;
-    double step_timeout_s = 20;
+    // The defaults are SwarmOptions'.
+    double wait_for_swarm_s = std::chrono::duration<double>(SwarmOptions{}.wait_for_swarm).count();
+    double step_timeout_s = std::chrono::duration<double>(SwarmOptions{}.step_timeout).count();
     bool no_push = false;
     bool jsonl = false;
     EngineFlags engine;  // for the LM head, the one matrix the client multiplies with

@@ -16,9 +16,10 @@ void add_server_command(CLI::App& app) {
     std::string model, blocks, listen = "127.0.0.1:0", initial_peers, identity, family, name,
                                model_name, announce, fault;
     int num_blocks = 0;
-    int64_t cache_tokens = 16384;
-    int session_timeout_s = 120;
-    int record_ttl_s = 30;
+    // The defaults are ServerOptions'.
+    int64_t cache_tokens = ServerOptions{}.cache_tokens;
+    int64_t session_timeout_s = ServerOptions{}.session_timeout.count();
+    int64_t record_ttl_s = ServerOptions{}.record_ttl.count();
     EngineFlags engine;
   };
   auto flags = std::make_shared<Flags>();

@@ -3,7 +3,9 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include "net/cancel_after.h"
 #include "net/identity.h"
+#include "net/status.h"
 #include "net/step_proof.h"
 
 namespace brigade {
@@ -29,15 +31,24 @@ RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel>
   open->set_batch(params.batch);
   open->set_dtype(params.dtype);
   rpc::InferenceResponse response;
-  if (!stream_->Write(request) || !stream_->Read(&response) || !response.has_opened()) {
+  bool opened;
+  {
+    // A server that accepts the stream and never answers must not hold the
+    // client: the open has the step timeout as its deadline.
+    CancelAfter deadline(context_, params.step_timeout);
+    opened = stream_->Write(request) && stream_->Read(&response) && response.has_opened();
+  }
+  if (!opened) {
     const grpc::Status status = stream_->Finish();
-    throw HopFailure(hop.peer, fmt::format("refused the session at {}: {}", hop.address,
-                                           status.ok() ? "no answer" : status.error_message()));
+    throw HopFailure(hop.peer, status.ok() ? ErrorKind::kUnavailable : kind_of(status),
+                     fmt::format("refused the session at {}: {}", hop.address,
+                                 status.ok() ? "no answer" : status.error_message()));
   }
   if (response.opened().peer() != hop.peer) {
     context_.TryCancel();
     throw HopFailure(
-        hop.peer, fmt::format("answered as peer {} at {}", response.opened().peer(), hop.address));
+        hop.peer, ErrorKind::kMisbehaved,
+        fmt::format("answered as peer {} at {}", response.opened().peer(), hop.address));
   }
   reader_ = std::thread([this] { read_loop(); });
 }
@@ -99,6 +110,9 @@ void RemoteSession::read_loop() {
   const grpc::Status status = stream_->Finish();
   std::lock_guard lock(mutex_);
   ended_ = true;
+  end_kind_ = !failure.empty() ? ErrorKind::kMisbehaved
+              : status.ok()    ? ErrorKind::kUnavailable
+                               : kind_of(status);
   end_reason_ = !failure.empty() ? failure
                 : status.ok()
                     ? "closed the session"
@@ -158,8 +172,9 @@ ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
   };
   if (!arrived_.wait_for(lock, params_.step_timeout, ready)) {
     context_.TryCancel();
-    throw HopFailure(hop_.peer, fmt::format("no answer to step {} within {} ms", step_id,
-                                            params_.step_timeout.count()));
+    throw HopFailure(
+        hop_.peer, ErrorKind::kUnavailable,
+        fmt::format("no answer to step {} within {} ms", step_id, params_.step_timeout.count()));
   }
   auto it = results_.find(step_id);
   ReceivedStep found;
@@ -172,20 +187,21 @@ ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
       }
     }
   }
-  if (!have) throw HopFailure(hop_.peer, end_reason_);
+  if (!have) throw HopFailure(hop_.peer, end_kind_, end_reason_);
   // Older steps are settled; keep only what bad-push checks may still read.
   results_.erase(results_.begin(), results_.lower_bound(step_id - 1));
   lock.unlock();
   const std::string output_digest = digest(found.output.bytes);
   if (output_digest != found.meta.output_digest()) {
-    throw HopFailure(hop_.peer,
+    throw HopFailure(hop_.peer, ErrorKind::kMisbehaved,
                      fmt::format("step {}: output digest does not match its data", step_id));
   }
   if (!verify_signature(
           hop_.public_key,
-          step_proof_message(session_id_, step_id, found.meta.input_digest(), output_digest),
+          step_proof_message(session_id_, found.meta, found.output.shape, found.output.dtype),
           found.meta.signature())) {
-    throw HopFailure(hop_.peer, fmt::format("step {}: bad signature", step_id));
+    throw HopFailure(hop_.peer, ErrorKind::kMisbehaved,
+                     fmt::format("step {}: bad signature", step_id));
   }
   return found;
 }

@@ -21,23 +21,28 @@
 namespace brigade {
 
 // A server failed the session: the stream broke, it stalled past the step
-// timeout, or it answered something invalid. Carries the peer to ban.
+// timeout, or it answered something invalid. Carries the peer to ban and the
+// kind of failure, which decides for how long (client/ban_list.h).
 class HopFailure : public Error {
  public:
-  HopFailure(std::string peer, const std::string& reason)
-      : Error(fmt::format("server {}: {}", peer.substr(0, 12), reason)),
+  HopFailure(std::string peer, ErrorKind kind, const std::string& reason)
+      : Error(fmt::format("server {}: {}", peer.substr(0, 12), reason), kind),
         peer(std::move(peer)),
         reason(reason) {}
   std::string peer;
   std::string reason;
 };
 
+// How long a client waits for a hop's step before it counts as failed
+// (`--step-timeout`).
+inline constexpr std::chrono::milliseconds kDefaultStepTimeout{20000};
+
 struct SessionParams {
   int batch = 1;
   int max_length = 0;
   int hidden_size = 0;
   rpc::WireDType dtype = rpc::WIRE_F32;
-  std::chrono::milliseconds step_timeout{30000};
+  std::chrono::milliseconds step_timeout = kDefaultStepTimeout;
 };
 
 struct ReceivedStep {
@@ -47,7 +52,8 @@ struct ReceivedStep {
 
 class RemoteSession {
  public:
-  // Opens the session; throws HopFailure when the server refuses it.
+  // Opens the session; throws HopFailure when the server refuses it or does
+  // not answer within the step timeout.
   RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
                 const SessionParams& params);
   ~RemoteSession();
@@ -94,6 +100,7 @@ class RemoteSession {
   std::map<int64_t, std::vector<ReceivedStep>> results_;  // every answer per step, in order
   bool ended_ = false;
   std::string end_reason_;
+  ErrorKind end_kind_ = ErrorKind::kUnavailable;
   std::thread reader_;
 };
 

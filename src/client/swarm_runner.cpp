@@ -16,7 +16,8 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
       options_(std::move(options)),
       batch_(batch),
       max_length_(max_length),
-      channels_(options_.connect_via) {
+      channels_(options_.connect_via),
+      bans_(options_.ban_base) {
   require(!options_.initial_peers.empty(), "no --initial-peers given: cannot find the swarm");
   require(model_.num_blocks == config_.num_hidden_layers, "model {} has {} blocks, its config {}",
           model_.id, model_.num_blocks, config_.num_hidden_layers);
@@ -46,7 +47,7 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
               "cannot open a route after {} attempts; last failure: {}", attempt, failure.what());
       spdlog::warn("{}; routing around it", failure.what());
       refused = failure.what();
-      ban(failure.peer);
+      bans_.ban(failure.peer, failure.kind());
     }
   }
   send_routes();
@@ -105,33 +106,12 @@ std::vector<size_t> SwarmBlockRunner::false_pushers(int64_t step) {
 
 SwarmBlockRunner::~SwarmBlockRunner() = default;
 
-std::set<std::string> SwarmBlockRunner::banned_peers() const {
-  std::set<std::string> out;
-  for (const auto& [peer, ban] : bans_) out.insert(peer);
-  return out;
-}
-
-void SwarmBlockRunner::ban(const std::string& peer) {
-  Ban& b = bans_[peer];
-  b.until = std::chrono::steady_clock::now() + options_.ban_base * (1 << std::min(b.count, 10));
-  ++b.count;
-}
-
-std::set<std::string> SwarmBlockRunner::excluded() const {
-  std::set<std::string> out;
-  const auto now = std::chrono::steady_clock::now();
-  for (const auto& [peer, ban] : bans_) {
-    if (ban.until > now) out.insert(peer);
-  }
-  return out;
-}
-
 std::vector<RouteHop> SwarmBlockRunner::plan(int first_block, int end_block) {
   RouteRequest request;
   request.first_block = first_block;
   request.num_blocks = end_block;
   request.cache_tokens_needed = int64_t{batch_} * max_length_;
-  request.excluded = excluded();
+  request.excluded = bans_.excluded();
   request.weight_format = weight_format_;
   auto route = plan_route(view_.servers, request, costs_);
   // A route may end past end_block only if a server's span does; trim it.
@@ -159,7 +139,8 @@ WireTensor SwarmBlockRunner::run_hop(ActiveHop& hop, int64_t step, int position,
   hop.session->send_step(step, position, input);
   ReceivedStep result = hop.session->wait_result_for_input(step, digest(input.bytes));
   if (result.output.shape != input.shape) {
-    throw HopFailure(hop.route.peer, fmt::format("step {}: output shape differs from input", step));
+    throw HopFailure(hop.route.peer, ErrorKind::kMisbehaved,
+                     fmt::format("step {}: output shape differs from input", step));
   }
   compute_ms_ += result.meta.compute_ms();
   return std::move(result.output);
@@ -208,7 +189,8 @@ void SwarmBlockRunner::forward(std::vector<float>& hidden, int batch, int tokens
     // of the others stay valid.
     auto culprits = false_pushers(step);
     for (auto it = culprits.rbegin(); it != culprits.rend(); ++it) {
-      recover(*it, HopFailure(hops_[*it].route.peer, "pushed data that differs from its answer"));
+      recover(*it, HopFailure(hops_[*it].route.peer, ErrorKind::kMisbehaved,
+                              "pushed data that differs from its answer"));
     }
   }
 }
@@ -218,7 +200,7 @@ void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
   const RouteHop failed = hops_[index].route;
   spdlog::warn("server {} failed on blocks [{}, {}): {}; re-routing", failed.peer.substr(0, 12),
                failed.start, failed.end, failure.reason);
-  ban(failure.peer);
+  bans_.ban(failure.peer, failure.kind());
   hops_[index].session.reset();
   RecoveryEvent event;
   event.failed_peer = failure.peer;
@@ -258,7 +240,7 @@ void SwarmBlockRunner::recover(size_t index, const HopFailure& failure) {
       }
     } catch (const HopFailure& again) {
       spdlog::warn("replacement {} failed too: {}", again.peer.substr(0, 12), again.reason);
-      ban(again.peer);
+      bans_.ban(again.peer, again.kind());
       continue;
     }
     hops_.erase(hops_.begin() + static_cast<long>(index));

@@ -2,7 +2,8 @@
 // A BlockRunner whose blocks live on the swarm: it finds the servers in the
 // DHT, plans a route, opens one session per hop and runs every step through
 // them. When a server fails mid-session (stream error, stall, invalid data or
-// signature) it bans the server with exponential backoff, routes the failed
+// signature) it bans the server for as long as the failure's kind says
+// (client/ban_list.h), routes the failed
 // span over other servers, replays the session history to rebuild their KV
 // caches and carries on: the tokens equal an uninterrupted run's.
 
@@ -11,6 +12,7 @@
 #include <memory>
 #include <set>
 
+#include "client/ban_list.h"
 #include "client/remote_session.h"
 #include "client/route.h"
 #include "dht/dht_node.h"
@@ -32,9 +34,9 @@ struct SwarmOptions {
   // from the announced one (a tunnel between servers; the WAN benchmark
   // routes pushes through its latency emulator this way).
   std::map<std::string, std::string> push_via;
-  std::chrono::milliseconds step_timeout{20000};
+  std::chrono::milliseconds step_timeout = kDefaultStepTimeout;
   int max_recoveries = 16;                   // per forward call
-  std::chrono::milliseconds ban_base{2000};  // doubled for every repeated failure
+  std::chrono::milliseconds ban_base{2000};  // see client/ban_list.h
   // Weight formats to route through (`--formats`): "" routes through the one
   // format most servers of the model announce, "any" through every format,
   // anything else through that format only. Fixed for the whole session.
@@ -72,8 +74,6 @@ class SwarmBlockRunner : public BlockRunner {
     return decode_steps_ ? decode_compute_ms_ / decode_steps_ : 0;
   }
   std::function<void(const RecoveryEvent&)> on_recovery;
-  // Peers banned so far (for push verification failures and the like).
-  std::set<std::string> banned_peers() const;
 
  private:
   struct ActiveHop {
@@ -86,8 +86,6 @@ class SwarmBlockRunner : public BlockRunner {
     std::map<int, WireTensor> inputs;  // by first block of the hop
   };
 
-  void ban(const std::string& peer);
-  std::set<std::string> excluded() const;
   std::vector<RouteHop> plan(int first_block, int end_block);
   std::unique_ptr<RemoteSession> open_session(const RouteHop& hop);
   // Runs one step through hop `i` (relay), checking the digests.
@@ -120,11 +118,7 @@ class SwarmBlockRunner : public BlockRunner {
   double decode_compute_ms_ = 0;
   int decode_steps_ = 0;
   std::vector<RecoveryEvent> recoveries_;
-  struct Ban {
-    int count = 0;
-    std::chrono::steady_clock::time_point until;
-  };
-  std::map<std::string, Ban> bans_;
+  BanList bans_;
 };
 
 }  // namespace brigade

@@ -4,6 +4,7 @@
 #include <limits>
 #include <vector>
 
+#include "net/limits.h"
 #include "net/tensor_codec.h"
 #include "util/error.h"
 
@@ -27,8 +28,8 @@ std::map<std::string, std::string> parse_connect_via(const std::string& text) {
 
 grpc::ChannelArguments channel_arguments() {
   grpc::ChannelArguments args;
-  args.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
-  args.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  args.SetMaxReceiveMessageSize(static_cast<int>(limits::kMaxMessageBytes));
+  args.SetMaxSendMessageSize(static_cast<int>(limits::kMaxMessageBytes));
   // Each channel gets its own connection so that sessions to different
   // servers never queue behind each other.
   args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);

@@ -1,20 +1,20 @@
 #include "net/step_proof.h"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 namespace brigade {
 
-// Fields are length-prefixed so that no two field lists serialise alike.
-std::string step_proof_message(const std::string& session_id, int64_t step_id,
-                               const std::string& input_digest, const std::string& output_digest) {
-  return fmt::format("brigade-step\n{}:{}\n{}\n{}:{}{}:{}", session_id.size(), session_id, step_id,
-                     input_digest.size(), input_digest, output_digest.size(), output_digest);
-}
-
-std::string push_proof_message(const std::string& session_id, int64_t step_id, int32_t position,
-                               const std::string& data_digest) {
-  return fmt::format("brigade-push\n{}:{}\n{}\n{}\n{}:{}", session_id.size(), session_id, step_id,
-                     position, data_digest.size(), data_digest);
+// Fields are length-prefixed or fixed so that no two field lists serialise
+// alike.
+std::string step_proof_message(const std::string& session_id, const rpc::StepResult& result,
+                               std::span<const int64_t> shape, rpc::WireDType dtype) {
+  return fmt::format("brigade-step-v2\n{}:{}\n{}\n{}:{}{}:{}\n[{}]\n{}\n{}\n{}:{}\n{}",
+                     session_id.size(), session_id, result.step_id(), result.input_digest().size(),
+                     result.input_digest(), result.output_digest().size(), result.output_digest(),
+                     fmt::join(shape, ","), static_cast<int>(dtype), result.corrected() ? 1 : 0,
+                     result.bad_push_peer().size(), result.bad_push_peer(),
+                     result.from_push() ? 1 : 0);
 }
 
 }  // namespace brigade

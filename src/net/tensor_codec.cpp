@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "model/checkpoint.h"
+#include "net/limits.h"
 #include "util/error.h"
 
 namespace brigade {
@@ -89,7 +90,8 @@ WireTensor make_wire_tensor(std::span<const float> values, std::vector<int64_t> 
 }
 
 std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor) {
-  const size_t count = std::max<size_t>(1, (tensor.bytes.size() + kChunkBytes - 1) / kChunkBytes);
+  const size_t count =
+      std::max<size_t>(1, (tensor.bytes.size() + limits::kChunkBytes - 1) / limits::kChunkBytes);
   std::vector<rpc::TensorChunk> chunks(count);
   for (size_t i = 0; i < count; ++i) {
     auto& chunk = chunks[i];
@@ -99,8 +101,9 @@ std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor) {
     chunk.set_dtype(tensor.dtype);
     chunk.set_chunk_index(static_cast<uint32_t>(i));
     chunk.set_num_chunks(static_cast<uint32_t>(count));
-    const size_t begin = i * kChunkBytes;
-    chunk.set_data(tensor.bytes.substr(begin, std::min(kChunkBytes, tensor.bytes.size() - begin)));
+    const size_t begin = i * limits::kChunkBytes;
+    chunk.set_data(
+        tensor.bytes.substr(begin, std::min(limits::kChunkBytes, tensor.bytes.size() - begin)));
   }
   return chunks;
 }

@@ -1,6 +1,6 @@
 #pragma once
 // Hidden states on the wire: f32 tensors encoded at the session's wire dtype
-// (f32, bf16 or f16), split into chunks no larger than kChunkBytes, and
+// (f32, bf16 or f16), split into chunks no larger than limits::kChunkBytes, and
 // reassembled with every field checked against what the receiver expects.
 
 #include <cstdint>
@@ -9,13 +9,9 @@
 #include <vector>
 
 #include "brigade.pb.h"
+#include "net/limits.h"
 
 namespace brigade {
-
-// gRPC messages are capped at kMaxMessageBytes on both ends; a chunk of data
-// stays well under it so that the rest of a message always fits.
-inline constexpr size_t kChunkBytes = 1 << 20;
-inline constexpr size_t kMaxMessageBytes = 4 << 20;
 
 size_t wire_dtype_size(rpc::WireDType dtype);
 rpc::WireDType parse_wire_dtype(const std::string& name);  // "f32" | "bf16" | "f16"
@@ -41,7 +37,7 @@ struct WireTensor {
 WireTensor make_wire_tensor(std::span<const float> values, std::vector<int64_t> shape,
                             rpc::WireDType dtype);
 
-// Splits a tensor into chunks of at most kChunkBytes of data.
+// Splits a tensor into chunks of at most limits::kChunkBytes of data.
 std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor);
 
 // Reassembles chunks as they arrive. add() returns true when the tensor is

@@ -2,16 +2,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include "net/step_proof.h"
+#include "net/limits.h"
+#include "net/push.h"
+#include "net/status.h"
 #include "util/error.h"
 #include "util/version.h"
 
 namespace brigade {
 namespace {
 
-grpc::Status invalid(const std::string& message) {
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message);
-}
+grpc::Status invalid(const std::string& message) { return to_status(Error(message)); }
 
 // A step result whose output is larger than one message goes out in several,
 // the first carrying every field and each later one its step id and chunk.
@@ -78,7 +78,7 @@ grpc::Status BlockService::Inference(
   const rpc::OpenSession& open = request.open();
   std::shared_ptr<InferenceSession> session;
   if (faults_.refuse_sessions()) {
-    return grpc::Status(grpc::StatusCode::UNAVAILABLE, "fault injection: refusing sessions");
+    return to_status(Error("fault injection: refusing sessions", ErrorKind::kUnavailable));
   }
   try {
     validate_open(open, served_.span);
@@ -92,10 +92,8 @@ grpc::Status BlockService::Inference(
     require(sessions_.count(open.session_id()) == 0, "session {} is already open",
             open.session_id());
     sessions_[open.session_id()] = {session, context};
-  } catch (const CacheFull& e) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
   } catch (const Error& e) {
-    return invalid(e.what());
+    return to_status(e);
   }
   // From here on the session is registered: remove it on every way out so
   // that its cache goes back to the budget.
@@ -148,7 +146,7 @@ grpc::Status BlockService::Inference(
     }
   } catch (const Error& e) {
     spdlog::info("session {} ended: {}", session->id(), e.what());
-    return invalid(e.what());
+    return to_status(e);
   }
   if (context->IsCancelled()) {
     return grpc::Status(grpc::StatusCode::CANCELLED, "session closed (idle timeout or shutdown)");
@@ -219,10 +217,8 @@ grpc::Status BlockService::Forward(
       }
       ++answered;
     }
-  } catch (const CacheFull& e) {
-    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, e.what());
   } catch (const Error& e) {
-    return invalid(e.what());
+    return to_status(e);
   }
   // A message that does not parse also ends the reads: never answer it OK.
   if (assembler) return invalid("forward: the stream ended inside a tensor");
@@ -238,26 +234,18 @@ grpc::Status BlockService::Push(grpc::ServerContext*, const rpc::PushRequest* re
     response->set_reason(reason);
     return grpc::Status::OK;
   };
-  if (request->sender_peer() != peer_id_of(request->sender_public_key())) {
-    return refuse("sender peer id does not match its key");
-  }
-  if (!verify_signature(request->sender_public_key(),
-                        push_proof_message(request->session_id(), request->step_id(),
-                                           request->position(), digest(request->hidden().data())),
-                        request->signature())) {
-    return refuse("bad push signature");
-  }
   StepInput input;
   input.step_id = request->step_id();
   input.position = request->position();
   try {
-    input.hidden = decode_push_tensor(request->hidden());
+    input.hidden = verify_push(*request);
   } catch (const Error& e) {
     return refuse(e.what());
   }
   auto session = find_session(request->session_id());
   if (!session) {
-    if (request->session_id().empty() || request->session_id().size() > 128 ||
+    if (request->session_id().empty() ||
+        request->session_id().size() > limits::kMaxSessionIdBytes ||
         !early_pushes_.add(request->session_id(), {std::move(input), request->sender_peer(),
                                                    std::chrono::steady_clock::now()})) {
       return refuse("unknown session");

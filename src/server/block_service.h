@@ -48,7 +48,6 @@ class BlockService final : public rpc::Brigade::Service {
                     rpc::PingResponse* response) override;
 
   int64_t cache_tokens_left() const { return budget_.left(); }
-  const PushCounters& push_counters() const { return counters_; }
   // Cancels every open session (their streams end with CANCELLED).
   void cancel_all();
   FaultInjector& faults() { return faults_; }

@@ -4,14 +4,14 @@ namespace brigade {
 
 void CacheBudget::acquire(int64_t tokens, std::chrono::milliseconds wait) {
   if (tokens > capacity_) {
-    throw CacheFull(fmt::format(
-        "cache full: a session needs {} tokens, the server holds at most {}", tokens, capacity_));
+    fail(ErrorKind::kRefused, "cache full: a session needs {} tokens, the server holds at most {}",
+         tokens, capacity_);
   }
   std::unique_lock lock(mutex_);
   if (!freed_.wait_for(lock, wait, [&] { return left_ >= tokens; })) {
-    throw CacheFull(
-        fmt::format("cache full: a session needs {} tokens, {} of {} are free after waiting {} ms",
-                    tokens, left_, capacity_, wait.count()));
+    fail(ErrorKind::kRefused,
+         "cache full: a session needs {} tokens, {} of {} are free after waiting {} ms", tokens,
+         left_, capacity_, wait.count());
   }
   left_ -= tokens;
 }

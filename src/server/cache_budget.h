@@ -2,7 +2,7 @@
 // The server's KV-cache budget, in tokens (batch x max_length per session).
 // A session reserves its whole need at open; when the budget is exhausted
 // the open waits up to a bounded time for other sessions to end, then fails
-// with CacheFull, which the client sees as a clear "cache full" error.
+// with a "cache full" Error of kind kRefused.
 
 #include <chrono>
 #include <condition_variable>
@@ -13,16 +13,11 @@
 
 namespace brigade {
 
-class CacheFull : public Error {
- public:
-  using Error::Error;
-};
-
 class CacheBudget {
  public:
   explicit CacheBudget(int64_t tokens) : capacity_(tokens), left_(tokens) {}
 
-  // Throws CacheFull when `tokens` cannot be had within `wait`.
+  // Throws Error (kRefused) when `tokens` cannot be had within `wait`.
   void acquire(int64_t tokens, std::chrono::milliseconds wait);
   void release(int64_t tokens);
   int64_t left() const;

@@ -1,11 +1,13 @@
 #include "server/early_pushes.h"
 
+#include "net/limits.h"
+
 namespace brigade {
 
 void EarlyPushes::expire() {
   const auto now = std::chrono::steady_clock::now();
   for (auto it = pushes_.begin(); it != pushes_.end();) {
-    if (now - it->second.arrived > kExpiry) {
+    if (now - it->second.arrived > limits::kEarlyPushExpiry) {
       bytes_ -= it->second.input.hidden.bytes.size();
       it = pushes_.erase(it);
     } else {
@@ -18,7 +20,8 @@ bool EarlyPushes::add(const std::string& session_id, EarlyPush push) {
   std::lock_guard lock(mutex_);
   expire();
   const size_t size = push.input.hidden.bytes.size();
-  if (pushes_.size() >= kMaxCount || bytes_ + size > kMaxBytes) return false;
+  if (pushes_.size() >= limits::kMaxEarlyPushes || bytes_ + size > limits::kMaxEarlyPushBytes)
+    return false;
   bytes_ += size;
   pushes_.emplace(session_id, std::move(push));
   return true;
@@ -35,11 +38,6 @@ std::vector<EarlyPush> EarlyPushes::take(const std::string& session_id) {
   }
   pushes_.erase(begin, end);
   return out;
-}
-
-size_t EarlyPushes::count() const {
-  std::lock_guard lock(mutex_);
-  return pushes_.size();
 }
 
 }  // namespace brigade

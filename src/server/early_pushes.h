@@ -23,15 +23,10 @@ struct EarlyPush {
 
 class EarlyPushes {
  public:
-  static constexpr size_t kMaxCount = 32;
-  static constexpr size_t kMaxBytes = 16 << 20;
-  static constexpr std::chrono::milliseconds kExpiry{5000};
-
   // False (and nothing kept) when the buffer is full.
   bool add(const std::string& session_id, EarlyPush push);
   // Removes and returns the unexpired pushes of `session_id`, oldest first.
   std::vector<EarlyPush> take(const std::string& session_id);
-  size_t count() const;
 
  private:
   void expire();  // REQUIRES: mutex_ held

@@ -4,26 +4,21 @@
 
 #include <cmath>
 
+#include "net/limits.h"
 #include "net/step_proof.h"
 #include "util/error.h"
 
 namespace brigade {
-namespace {
-
-constexpr int kMaxBatch = 64;
-// Pushes for steps after the next one wait here; more are dropped.
-constexpr size_t kMaxWaitingPushes = 4;
-
-}  // namespace
-
 void validate_open(const rpc::OpenSession& open, const BlockSpan& span) {
-  require(!open.session_id().empty() && open.session_id().size() <= 128,
-          "session id must have 1 to 128 bytes, got {}", open.session_id().size());
+  require(!open.session_id().empty() && open.session_id().size() <= limits::kMaxSessionIdBytes,
+          "session id must have 1 to {} bytes, got {}", limits::kMaxSessionIdBytes,
+          open.session_id().size());
   require(open.start() >= span.start() && open.start() < open.end() && open.end() <= span.end(),
           "session {}: blocks [{}, {}) are not inside the served span [{}, {})", open.session_id(),
           open.start(), open.end(), span.start(), span.end());
-  require(open.batch() >= 1 && open.batch() <= kMaxBatch, "session {}: batch {} is not in 1..{}",
-          open.session_id(), open.batch(), kMaxBatch);
+  require(open.batch() >= 1 && open.batch() <= limits::kMaxBatch,
+          "session {}: batch {} is not in 1..{}", open.session_id(), open.batch(),
+          limits::kMaxBatch);
   span.config().require_context(open.max_length(),
                                 fmt::format("session {}: max length", open.session_id()));
   require(rpc::WireDType_IsValid(open.dtype()), "session {}: unknown wire dtype {}",
@@ -48,13 +43,6 @@ bool StepAssembler::add(const rpc::Step& step) {
 }
 
 StepInput StepAssembler::take() { return std::move(input_); }
-
-WireTensor decode_push_tensor(const rpc::TensorChunk& chunk) {
-  require(chunk.chunk_index() == 0 && chunk.num_chunks() == 1, "a push must be one chunk");
-  ChunkAssembler assembler(chunk.dtype(), kMaxMessageBytes);
-  require(assembler.add(chunk), "incomplete push tensor");
-  return assembler.take();
-}
 
 InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan& span,
                                    const Identity& identity, std::mutex& compute_mutex,
@@ -146,13 +134,14 @@ StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
   r.set_compute_ms(compute_ms);
   r.set_input_digest(digest(input.hidden.bytes));
   r.set_output_digest(digest(out.output.bytes));
-  r.set_signature(
-      identity_.sign(step_proof_message(id_, input.step_id, r.input_digest(), r.output_digest())));
   r.set_from_push(from_push);
   return out;
 }
 
-void InferenceSession::deliver_and_push(const StepOutcome& outcome, int32_t position) {
+void InferenceSession::deliver_and_push(StepOutcome outcome, int32_t position) {
+  // Signed last, over every field the client acts on (corrected included).
+  outcome.result.set_signature(identity_.sign(
+      step_proof_message(id_, outcome.result, outcome.output.shape, outcome.output.dtype)));
   if (faults_) faults_->before_answer();
   if (deliver_) {
     if (faults_ && faults_->corrupt_outputs()) {
@@ -167,20 +156,18 @@ void InferenceSession::deliver_and_push(const StepOutcome& outcome, int32_t posi
   // One push per step at most, never for a recomputed step, and only what
   // fits in one message: the client's own copy covers everything else.
   if (sender_ && !next_.empty() && step > last_pushed_ &&
-      outcome.output.bytes.size() <= kMaxMessageBytes / 2) {
+      outcome.output.bytes.size() <= limits::kMaxMessageBytes / 2) {
     last_pushed_ = step;
-    rpc::TensorChunk chunk;
-    for (int64_t d : outcome.output.shape) chunk.add_shape(d);
-    chunk.set_dtype(outcome.output.dtype);
-    chunk.set_data(outcome.output.bytes);
     if (faults_ && faults_->corrupt_pushes()) {
       // Plausible but wrong: every value scaled a little, validly signed.
-      std::vector<float> values = outcome.output.values();
+      WireTensor bad = outcome.output;
+      std::vector<float> values = bad.values();
       for (float& v : values) v *= 1.01f;
-      chunk.set_data(encode_values(values, outcome.output.dtype));
+      bad.bytes = encode_values(values, bad.dtype);
+      sender_->push(next_.front(), step, position, bad);
+    } else {
+      sender_->push(next_.front(), step, position, outcome.output);
     }
-    chunk.set_num_chunks(1);
-    sender_->push(next_.front(), step, position, chunk);
   }
 }
 
@@ -235,7 +222,8 @@ PushVerdict InferenceSession::on_push(const StepInput& input, const std::string&
     return PushVerdict::kLate;
   }
   if (input.step_id > next_step_) {
-    if (waiting_pushes_.size() >= kMaxWaitingPushes || waiting_pushes_.count(input.step_id)) {
+    if (waiting_pushes_.size() >= limits::kMaxWaitingPushes ||
+        waiting_pushes_.count(input.step_id)) {
       return drop("too many pushes ahead of the session");
     }
     waiting_pushes_.emplace(input.step_id, std::make_pair(input, sender_peer));

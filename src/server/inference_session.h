@@ -64,10 +64,6 @@ class StepAssembler {
   StepInput input_;
 };
 
-// The tensor of a push: one chunk, checked like a client's (without a
-// session yet: the session's own checks follow). Throws Error.
-WireTensor decode_push_tensor(const rpc::TensorChunk& chunk);
-
 // What became of a push.
 enum class PushVerdict { kAccepted, kLate, kDropped };
 
@@ -119,7 +115,7 @@ class InferenceSession {
   void validate(const StepInput& input) const;
   // Computes the next step (REQUIRES mutex_ held and validate() passed).
   StepOutcome compute(const StepInput& input, bool from_push);
-  void deliver_and_push(const StepOutcome& outcome, int32_t position);
+  void deliver_and_push(StepOutcome outcome, int32_t position);
   void run_waiting_pushes();
 
   const std::string id_;

@@ -2,15 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "net/step_proof.h"
+#include "net/limits.h"
+#include "net/push.h"
 
 namespace brigade {
-namespace {
-
-constexpr size_t kMaxQueuedPushes = 16;
-
-}  // namespace
-
 void PushCounters::fill(rpc::PushCounters* out) const {
   out->set_accepted(accepted);
   out->set_late(late);
@@ -33,20 +28,10 @@ PushSender::~PushSender() {
 }
 
 void PushSender::push(const rpc::Hop& target, int64_t step_id, int32_t position,
-                      const rpc::TensorChunk& output) {
-  Job job;
-  job.address = target.address();
-  auto& r = job.request;
-  r.set_session_id(target.session_id());
-  r.set_step_id(step_id);
-  r.set_position(position);
-  *r.mutable_hidden() = output;
-  r.set_sender_peer(identity_.peer_id());
-  r.set_sender_public_key(identity_.public_key());
-  r.set_signature(identity_.sign(
-      push_proof_message(target.session_id(), step_id, position, digest(output.data()))));
+                      const WireTensor& output) {
+  Job job{target.address(), make_push(identity_, target.session_id(), step_id, position, output)};
   std::lock_guard lock(mutex_);
-  if (queue_.size() >= kMaxQueuedPushes) {
+  if (queue_.size() >= limits::kMaxQueuedPushes) {
     ++counters_.send_failed;
     return;
   }

@@ -14,6 +14,7 @@
 #include "brigade.grpc.pb.h"
 #include "net/channels.h"
 #include "net/identity.h"
+#include "net/tensor_codec.h"
 
 namespace brigade {
 
@@ -34,8 +35,7 @@ class PushSender {
   ~PushSender();
 
   // Signs and queues a push of `output` to `target` (a Hop the client named).
-  void push(const rpc::Hop& target, int64_t step_id, int32_t position,
-            const rpc::TensorChunk& output);
+  void push(const rpc::Hop& target, int64_t step_id, int32_t position, const WireTensor& output);
 
  private:
   struct Job {

@@ -8,6 +8,7 @@
 
 #include "dht/swarm_directory.h"
 #include "kernels/format.h"
+#include "net/limits.h"
 #include "net/tensor_codec.h"
 #include "server/block_selection.h"
 #include "util/error.h"
@@ -78,8 +79,8 @@ Server::Server(ServerOptions options)
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options_.listen.str(), grpc::InsecureServerCredentials(), &port);
-  builder.SetMaxReceiveMessageSize(static_cast<int>(kMaxMessageBytes));
-  builder.SetMaxSendMessageSize(static_cast<int>(kMaxMessageBytes));
+  builder.SetMaxReceiveMessageSize(static_cast<int>(limits::kMaxMessageBytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(limits::kMaxMessageBytes));
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   require(grpc_server_ != nullptr && port > 0, "cannot listen on {}", options_.listen.str());

@@ -12,6 +12,7 @@
 #include "common/test_util.h"
 #include "net/address.h"
 #include "net/identity.h"
+#include "net/limits.h"
 #include "net/tensor_codec.h"
 #include "util/error.h"
 
@@ -109,14 +110,14 @@ WireTensor big_tensor(rpc::WireDType dtype = rpc::WIRE_F32) {
 
 TEST(Chunks, LargeTensorSplitsAndReassembles) {
   const WireTensor tensor = big_tensor();
-  ASSERT_GT(tensor.bytes.size(), kChunkBytes);
+  ASSERT_GT(tensor.bytes.size(), limits::kChunkBytes);
   const auto chunks = split_chunks(tensor);
   ASSERT_EQ(chunks.size(), 3u);
   size_t total = 0;
   for (size_t i = 0; i < chunks.size(); ++i) {
     EXPECT_EQ(chunks[i].chunk_index(), i);
     EXPECT_EQ(chunks[i].num_chunks(), 3u);
-    EXPECT_LE(chunks[i].data().size(), kChunkBytes);
+    EXPECT_LE(chunks[i].data().size(), limits::kChunkBytes);
     EXPECT_EQ(chunks[i].shape_size(), i == 0 ? 3 : 0);  // shape rides on the first only
     total += chunks[i].data().size();
   }

@@ -15,6 +15,8 @@
 #include "client/remote_session.h"
 #include "model/checkpoint.h"
 #include "net/identity.h"
+#include "net/limits.h"
+#include "net/push.h"
 #include "net/step_proof.h"
 #include "server/server_test_util.h"
 
@@ -319,7 +321,7 @@ TEST_F(HostileInput, MessageOverTheGrpcLimitIsRefusedByGrpc) {
   args.SetMaxSendMessageSize(-1);
   auto big = grpc::CreateCustomChannel(fixture->swarm->server_address(0),
                                        grpc::InsecureChannelCredentials(), args);
-  const std::string data(kMaxMessageBytes + 1024, 'x');
+  const std::string data(limits::kMaxMessageBytes + 1024, 'x');
   const InferenceCall call =
       run_inference(big, {open_request(id(), 0, kLayers, 16),
                           step_request(0, 0, tensor_chunk({1, 1, kHidden}, data))});
@@ -490,10 +492,7 @@ rpc::PushRequest signed_push(const Identity& sender, const std::string& session,
   push.set_step_id(step);
   push.set_position(position);
   *push.mutable_hidden() = hidden;
-  push.set_sender_peer(sender.peer_id());
-  push.set_sender_public_key(sender.public_key());
-  push.set_signature(
-      sender.sign(push_proof_message(session, step, position, digest(hidden.data()))));
+  sign_push(sender, push);
   return push;
 }
 

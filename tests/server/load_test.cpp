@@ -10,6 +10,7 @@
 #include "dht/swarm_directory.h"
 #include "model/checkpoint.h"
 #include "model/local_runner.h"
+#include "server/server_options.h"
 #include "server/server_test_util.h"
 
 namespace brigade::test {
@@ -19,7 +20,7 @@ constexpr int kSessions = 32;
 constexpr int kNewTokens = 64;
 constexpr int kPromptTokens = 8;
 constexpr int kServers = 3;
-constexpr int64_t kDefaultCacheTokens = 16384;  // `brigade server --cache-tokens` default
+const int64_t kDefaultCacheTokens = ServerOptions{}.cache_tokens;  // `brigade server`'s
 
 // A distinct prompt per client.
 std::vector<int32_t> prompt_of(int client, int vocab) {

@@ -9,6 +9,8 @@
 //   for their session; a flood of pushes for unknown sessions is dropped and
 //   harms nobody.
 
+#include "net/push.h"
+
 #include <gtest/gtest.h>
 
 #include <random>
@@ -179,14 +181,9 @@ rpc::TensorChunk one_chunk(const WireTensor& t) {
 rpc::PushRequest make_push(const Identity& sender, const Identity& signer,
                            const std::string& session, int64_t step, int32_t position,
                            const WireTensor& t) {
-  rpc::PushRequest r;
-  r.set_session_id(session);
-  r.set_step_id(step);
-  r.set_position(position);
-  *r.mutable_hidden() = one_chunk(t);
+  rpc::PushRequest r = brigade::make_push(signer, session, step, position, t);
   r.set_sender_peer(sender.peer_id());
   r.set_sender_public_key(sender.public_key());
-  r.set_signature(signer.sign(push_proof_message(session, step, position, digest(t.bytes))));
   return r;
 }
 
@@ -270,9 +267,9 @@ class RawSession {
 void expect_signed(const rpc::StepResult& r, const std::string& session,
                    const std::string& public_key) {
   EXPECT_EQ(digest(r.hidden().data()), r.output_digest());
+  const std::vector<int64_t> shape(r.hidden().shape().begin(), r.hidden().shape().end());
   EXPECT_TRUE(verify_signature(
-      public_key, step_proof_message(session, r.step_id(), r.input_digest(), r.output_digest()),
-      r.signature()))
+      public_key, step_proof_message(session, r, shape, r.hidden().dtype()), r.signature()))
       << "step " << r.step_id();
 }
 
@@ -482,10 +479,10 @@ TEST_F(PushProtocol, PushesForUnknownSessionsAreBoundedDroppedAndExpire) {
       ++held;
     }
   }
-  EXPECT_LE(held, static_cast<int>(EarlyPushes::kMaxCount) - 1);
+  EXPECT_LE(held, static_cast<int>(limits::kMaxEarlyPushes) - 1);
   const CounterDelta d = delta(before, server_info(address()).push());
   EXPECT_EQ(d.dropped, kFlood - held);
-  EXPECT_GE(d.dropped, kFlood - static_cast<int>(EarlyPushes::kMaxCount));
+  EXPECT_GE(d.dropped, kFlood - static_cast<int>(limits::kMaxEarlyPushes));
   EXPECT_EQ(d.accepted, 0);
 
   // Still serving.
@@ -501,7 +498,7 @@ TEST_F(PushProtocol, PushesForUnknownSessionsAreBoundedDroppedAndExpire) {
 
   // After the expiry, the early push of late_id is gone: opening that
   // session and naming the pusher runs only the client's copy.
-  std::this_thread::sleep_for(EarlyPushes::kExpiry + std::chrono::milliseconds(700));
+  std::this_thread::sleep_for(limits::kEarlyPushExpiry + std::chrono::milliseconds(700));
   RawSession s(channel, late_id, 3, 6, 8);
   s.route(pusher.peer_id());
   const WireTensor own = random_hidden(2, 22);

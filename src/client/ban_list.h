@@ -1,0 +1,42 @@
+#pragma once
+// The peers a client avoids, and for how long, by what they did:
+//   misbehaved (bad signature, false data, answered as another peer):
+//     for the rest of the client's run (kMisbehavedBan): proof of lying does
+//     not wear off;
+//   refused (cache full, shutting down): briefly, `base`, never escalating:
+//     the server is honest and may have room again soon;
+//   unavailable or invalid (unreachable, timed out, refused our request):
+//     `base` doubled for each repeated failure of the same peer, up to 2^10.
+// Not thread-safe: one client session chain owns it.
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+
+#include "util/error.h"
+
+namespace brigade {
+
+class BanList {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr std::chrono::hours kMisbehavedBan{24};
+
+  explicit BanList(std::chrono::milliseconds base) : base_(base) {}
+
+  void ban(const std::string& peer, ErrorKind kind, Clock::time_point now = Clock::now());
+  bool banned(const std::string& peer, Clock::time_point now = Clock::now()) const;
+  // The peers banned at `now`.
+  std::set<std::string> excluded(Clock::time_point now = Clock::now()) const;
+
+ private:
+  struct Ban {
+    Clock::time_point until;
+    int failures = 0;  // escalating kinds only
+  };
+  std::chrono::milliseconds base_;
+  std::map<std::string, Ban> bans_;
+};
+
+}  // namespace brigade

@@ -1,0 +1,51 @@
+// How long a client avoids a peer depends on what the peer did.
+
+#include "client/ban_list.h"
+
+#include <gtest/gtest.h>
+
+namespace brigade {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr milliseconds kBase{2000};
+
+TEST(BanList, ALiarStaysBannedForTheRun) {
+  BanList bans(kBase);
+  const auto now = BanList::Clock::now();
+  bans.ban("liar", ErrorKind::kMisbehaved, now);
+  EXPECT_TRUE(bans.banned("liar", now + std::chrono::hours(1)));
+  EXPECT_EQ(std::set<std::string>{"liar"}, bans.excluded(now + std::chrono::hours(1)));
+  // A later, milder failure never shortens the ban.
+  bans.ban("liar", ErrorKind::kRefused, now + seconds(1));
+  EXPECT_TRUE(bans.banned("liar", now + std::chrono::hours(1)));
+}
+
+TEST(BanList, AFullCacheIsAvoidedBrieflyAndNeverLonger) {
+  BanList bans(kBase);
+  const auto now = BanList::Clock::now();
+  for (int i = 0; i < 5; ++i) bans.ban("full", ErrorKind::kRefused, now);
+  EXPECT_TRUE(bans.banned("full", now + kBase - milliseconds(1)));
+  EXPECT_FALSE(bans.banned("full", now + kBase));
+}
+
+TEST(BanList, RepeatedTimeoutsDoubleTheBan) {
+  BanList bans(kBase);
+  auto now = BanList::Clock::now();
+  bans.ban("slow", ErrorKind::kUnavailable, now);
+  EXPECT_FALSE(bans.banned("slow", now + kBase));
+  now += kBase;
+  bans.ban("slow", ErrorKind::kUnavailable, now);
+  EXPECT_TRUE(bans.banned("slow", now + 2 * kBase - milliseconds(1)));
+  EXPECT_FALSE(bans.banned("slow", now + 2 * kBase));
+  now += 2 * kBase;
+  bans.ban("slow", ErrorKind::kInvalid, now);
+  EXPECT_TRUE(bans.banned("slow", now + 4 * kBase - milliseconds(1)));
+  EXPECT_FALSE(bans.banned("other", now));
+  EXPECT_TRUE(bans.excluded(now + 4 * kBase).empty());
+}
+
+}  // namespace
+}  // namespace brigade
