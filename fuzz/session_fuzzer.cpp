@@ -4,11 +4,12 @@
 // An input is a sequence of frames [kind: 1 byte][length: 2 bytes LE][bytes].
 // kind 0 and 3: an rpc::InferenceRequest from the client (the first frame
 // must be an open, as in BlockService::Inference); kind 1: an rpc::PushRequest
-// from the upstream peer the client named; kind 2: one from another peer.
-// Frames that do not parse end the input, like a gRPC call that fails to
-// deserialize. Each message goes through what the server runs:
-// validate_open, the cache budget, StepAssembler (ChunkAssembler) and
-// InferenceSession::on_client_step / on_push over a tiny model's blocks.
+// from the upstream peer the client named; kind 2: one from another peer
+// (both signed here, so that the bytes reach the checks behind the
+// signature). Frames that do not parse end the input, like a gRPC call that
+// fails to deserialize. Each message goes to the server's own protocol core,
+// SessionHost (open, the stream's requests, push), over a tiny model's
+// blocks; pushes it sends go to a sink that keeps them.
 // An Error is a clean refusal (the server ends the call); anything else —
 // a crash, a sanitizer report, an answer that breaks the session's
 // invariants — is a finding.
@@ -30,7 +31,7 @@
 #include "model/block_span.h"
 #include "model/make_model.h"
 #include "net/push.h"
-#include "server/inference_session.h"
+#include "server/session_host.h"
 #include "util/error.h"
 
 namespace brigade {
@@ -44,9 +45,19 @@ struct World {
   Identity server = Identity::generate();
   Identity upstream = Identity::generate();
   Identity stranger = Identity::generate();
-  std::unique_ptr<CacheBudget> budget;
-  std::mutex compute_mutex;
+  PushCounters counters;
+  std::unique_ptr<PushSink> pushes;
+  std::unique_ptr<SessionHost> host;
 };
+
+// Keeps nothing: the fuzzer never dials the addresses a route names.
+class DiscardPushes final : public PushSink {
+ public:
+  void push(const rpc::Hop&, int64_t, int32_t, const WireTensor&) override {}
+};
+
+// Room for the largest session (64 x 64 tokens) and no more.
+constexpr int64_t kCacheTokens = 64 * 64;
 
 World* world = nullptr;
 
@@ -56,16 +67,17 @@ World* world = nullptr;
 }
 
 // Checks every answer the session delivers against what it promised.
-void check_outcome(const StepOutcome& outcome, const InferenceSession& session, int max_length,
-                   int hidden) {
+void check_outcome(const StepOutcome& outcome, const rpc::OpenSession& open, int hidden) {
   const auto& out = outcome.output;
   if (out.shape.size() != 3 || out.shape[2] != hidden) finding("answer of another shape");
-  if (out.dtype != session.dtype()) finding("answer in another dtype");
+  if (out.dtype != open.dtype()) finding("answer in another dtype");
   if (out.bytes.size() != static_cast<size_t>(out.elements()) * wire_dtype_size(out.dtype)) {
     finding("answer bytes disagree with its shape");
   }
-  if (out.bytes.size() > session.max_step_bytes()) finding("answer larger than a step may be");
-  if (outcome.result.length() < 1 || outcome.result.length() > max_length) {
+  const size_t max_step_bytes = static_cast<size_t>(open.batch()) * open.max_length() * hidden *
+                                wire_dtype_size(open.dtype());
+  if (out.bytes.size() > max_step_bytes) finding("answer larger than a step may be");
+  if (outcome.result.length() < 1 || outcome.result.length() > open.max_length()) {
     finding("session length outside 1..max_length");
   }
 }
@@ -194,57 +206,29 @@ void run_session(const uint8_t* data, size_t size) {
   if (!next_frame(data, size, kind, bytes) || kind == 1 || kind == 2) return;
   if (!request.ParseFromString(bytes) || !request.has_open()) return;
   const rpc::OpenSession open = request.open();
-  std::shared_ptr<InferenceSession> session;
+  const int hidden = world->config->hidden_size;
+  std::unique_ptr<SessionHost::Stream> stream;
   try {
-    validate_open(open, *world->span);
-    const int64_t tokens = int64_t{open.batch()} * open.max_length();
-    world->budget->acquire(tokens, std::chrono::milliseconds(0));
-    auto reservation = std::make_unique<CacheReservation>(*world->budget, tokens);
-    session = std::make_shared<InferenceSession>(open, *world->span, world->server,
-                                                 world->compute_mutex, std::move(reservation));
+    stream = world->host->open(
+        request, [&](const StepOutcome& outcome) { check_outcome(outcome, open, hidden); }, [] {});
   } catch (const Error&) {
     return;
   }
-  const int hidden = world->config->hidden_size;
-  session->attach([&](const StepOutcome& outcome) {
-    check_outcome(outcome, *session, open.max_length(), hidden);
-  });
-  StepAssembler steps(session->dtype(), session->max_step_bytes(), session->id());
   try {
     while (next_frame(data, size, kind, bytes)) {
       if (kind == 1 || kind == 2) {
         rpc::PushRequest push;
         if (!push.ParseFromString(bytes)) return;
-        // Signed by the peer the frame names, so that the fuzzed bytes
-        // reach the checks behind the signature.
-        const Identity& sender = kind == 1 ? world->upstream : world->stranger;
-        sign_push(sender, push);
-        StepInput input;
-        input.step_id = push.step_id();
-        input.position = push.position();
-        try {
-          input.hidden = verify_push(push);
-        } catch (const Error&) {
-          continue;  // refused, as BlockService::Push does
-        }
-        std::string why;
-        session->on_push(input, sender.peer_id(), &why);
+        sign_push(kind == 1 ? world->upstream : world->stranger, push);
+        world->host->push(push);
         continue;
       }
       if (!request.ParseFromString(bytes)) return;
-      if (request.has_route()) {
-        const auto& route = request.route();
-        session->update_route({route.next().begin(), route.next().end()}, route.upstream_peer());
-        continue;
-      }
-      require(request.has_step(), "expected a step");
-      if (!steps.add(request.step())) continue;
-      session->on_client_step(steps.take());
+      stream->on_request(request);
     }
   } catch (const Error&) {
-    // The server ends the call here with INVALID_ARGUMENT.
+    // The server ends the call here with the error's status code.
   }
-  session->detach();
 }
 
 }  // namespace
@@ -273,15 +257,19 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   world->checkpoint = Checkpoint::open(world->dir / "model");
   world->span = std::make_unique<BlockSpan>(*world->config, *world->checkpoint, 0,
                                             world->config->num_hidden_layers);
-  // Room for the largest session (64 x 64 tokens) and no more.
-  world->budget = std::make_unique<CacheBudget>(64 * 64);
+  ServerOptions server_options;
+  server_options.cache_tokens = kCacheTokens;
+  server_options.alloc_wait = std::chrono::milliseconds(0);
+  world->pushes = std::make_unique<DiscardPushes>();
+  world->host = std::make_unique<SessionHost>(ServedModel{"fuzz", *world->span, world->server, 0},
+                                              server_options, world->counters, *world->pushes);
   if (const char* seeds = std::getenv("BRIGADE_FUZZ_SEEDS")) write_seeds(seeds);
   return 0;
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   brigade::run_session(data, size);
-  if (brigade::world->budget->left() != brigade::world->budget->capacity()) {
+  if (brigade::world->host->cache_tokens_left() != brigade::kCacheTokens) {
     brigade::finding("a session did not give its cache back");
   }
   return 0;

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "server/inference_session.h"
+#include "server/step_assembler.h"
 
 namespace brigade {
 

@@ -42,6 +42,46 @@ FaultPlan FaultPlan::parse(const std::string& text) {
   return plan;
 }
 
+class FaultInjector::CorruptPushes final : public PushSink {
+ public:
+  explicit CorruptPushes(PushSink& sink) : sink_(sink) {}
+  void push(const rpc::Hop& target, int64_t step_id, int32_t position,
+            const WireTensor& output) override {
+    // Every value scaled a little: plausible, wrong, and signed by the sink.
+    WireTensor bad = output;
+    std::vector<float> values = bad.values();
+    for (float& v : values) v *= 1.01f;
+    bad.bytes = encode_values(values, bad.dtype);
+    sink_.push(target, step_id, position, bad);
+  }
+
+ private:
+  PushSink& sink_;
+};
+
+FaultInjector::FaultInjector(FaultPlan plan) : plan_(plan) {}
+FaultInjector::~FaultInjector() = default;
+
+HostedSession::Deliver FaultInjector::wrap(HostedSession::Deliver deliver) {
+  if (plan_.kind == FaultPlan::Kind::kNone || plan_.kind == FaultPlan::Kind::kCorruptPushes ||
+      plan_.kind == FaultPlan::Kind::kRefuseSessions) {
+    return deliver;
+  }
+  return [this, deliver = std::move(deliver)](const StepOutcome& outcome) {
+    before_answer();
+    if (plan_.kind != FaultPlan::Kind::kCorruptOutputs) return deliver(outcome);
+    StepOutcome bad = outcome;
+    if (!bad.output.bytes.empty()) bad.output.bytes[0] ^= 0x40;  // no longer the signed digest
+    deliver(bad);
+  };
+}
+
+PushSink& FaultInjector::wrap(PushSink& sink) {
+  if (plan_.kind != FaultPlan::Kind::kCorruptPushes) return sink;
+  if (!corrupt_pushes_) corrupt_pushes_ = std::make_unique<CorruptPushes>(sink);
+  return *corrupt_pushes_;
+}
+
 void FaultInjector::before_answer() {
   const int answered = answered_++;
   if (plan_.kind == FaultPlan::Kind::kCrashAfter && answered >= plan_.after_steps) {

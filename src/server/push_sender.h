@@ -15,27 +15,18 @@
 #include "net/channels.h"
 #include "net/identity.h"
 #include "net/tensor_codec.h"
+#include "server/push_sink.h"
 
 namespace brigade {
 
-// Every counter `brigade status` shows for a server's pushes.
-struct PushCounters {
-  std::atomic<uint64_t> accepted{0};
-  std::atomic<uint64_t> late{0};
-  std::atomic<uint64_t> dropped{0};
-  std::atomic<uint64_t> mismatched{0};
-  std::atomic<uint64_t> sent{0};
-  std::atomic<uint64_t> send_failed{0};
-  void fill(rpc::PushCounters* out) const;
-};
-
-class PushSender {
+class PushSender final : public PushSink {
  public:
   PushSender(const Identity& identity, PushCounters& counters);
-  ~PushSender();
+  ~PushSender() override;
 
   // Signs and queues a push of `output` to `target` (a Hop the client named).
-  void push(const rpc::Hop& target, int64_t step_id, int32_t position, const WireTensor& output);
+  void push(const rpc::Hop& target, int64_t step_id, int32_t position,
+            const WireTensor& output) override;
 
  private:
   struct Job {

@@ -164,8 +164,7 @@ void Server::shutdown() {
   announce(*dht_, record("offline"), identity_);
   // Give the offline records a moment to reach the DHT before it stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  service_->faults().stop();
-  service_->cancel_all();
+  service_->stop();
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   grpc_server_->Wait();
   dht_.reset();

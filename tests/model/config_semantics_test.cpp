@@ -12,7 +12,7 @@
 #include "model/local_runner.h"
 #include "model/model_head.h"
 #include "model/reference_model.h"
-#include "server/inference_session.h"
+#include "server/step_assembler.h"
 #include "util/error.h"
 
 namespace brigade::test {

@@ -1,7 +1,8 @@
 #pragma once
-// One client's inference session on this server: its KV cache over the
+// One client's session hosted on this server: its KV cache over the
 // session's blocks, the step counter, and the checks of every input against
-// what the session was opened with.
+// what the session was opened with. (Petals calls the client's side of this
+// an inference session; this is the server's.)
 //
 // Steps run strictly in order, each from whichever copy arrives first: the
 // client's own, or a push from the upstream server the client named. The
@@ -9,6 +10,10 @@
 // that step arrives; if the copies differ, the session rolls its cache back
 // to that step, recomputes from the client's copy, answers with `corrected`
 // and stops taking pushes from that peer (DESIGN.md, point 5).
+//
+// Locking: mutex_ guards all mutable state but last_active_; compute runs
+// with mutex_ held and then takes the server's compute mutex, never the
+// other way round.
 
 #include <atomic>
 #include <chrono>
@@ -25,59 +30,37 @@
 #include "net/identity.h"
 #include "net/tensor_codec.h"
 #include "server/cache_budget.h"
-#include "server/fault_injection.h"
-#include "server/push_sender.h"
+#include "server/push_sink.h"
+#include "server/step_assembler.h"
 
 namespace brigade {
-
-struct StepInput {
-  int64_t step_id = 0;
-  int32_t position = 0;
-  WireTensor hidden;
-};
 
 struct StepOutcome {
   rpc::StepResult result;  // everything but the hidden chunks
   WireTensor output;
 };
 
-// Checks an open request against the served span: a non-empty session id of
-// at most 128 bytes, [start, end) inside the span, 1 <= batch <= 64,
-// 1 <= max_length <= config.max_context(), a known wire dtype.
-void validate_open(const rpc::OpenSession& open, const BlockSpan& span);
-
-// Collects a client's Step messages into whole steps. The first chunk of a
-// step names its id and position; every later chunk must carry the same id.
-// Throws Error (naming the session) on a chunk of another step and on
-// anything ChunkAssembler refuses.
-class StepAssembler {
- public:
-  StepAssembler(rpc::WireDType dtype, size_t max_bytes, std::string session_id)
-      : chunks_(dtype, max_bytes), session_id_(std::move(session_id)) {}
-  // True when `step` completed a step; take() then returns it.
-  bool add(const rpc::Step& step);
-  StepInput take();  // REQUIRES: add() returned true
-
- private:
-  ChunkAssembler chunks_;
-  std::string session_id_;
-  StepInput input_;
-};
-
 // What became of a push.
 enum class PushVerdict { kAccepted, kLate, kDropped };
 
-class InferenceSession {
+// Runs blocks [start, end) of `span` on `input` ([batch, tokens, hidden] of
+// finite values) from `position` into `cache`, one forward at a time under
+// `compute_mutex`; returns the output at the input's dtype and sets
+// *compute_ms. Throws Error starting with `what` on non-finite values.
+WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTensor& input,
+                      int32_t position, KvCache& cache, std::mutex& compute_mutex,
+                      const std::string& what, double* compute_ms);
+
+class HostedSession {
  public:
   // Sends a result to the client; called with the session's lock held, so
   // results reach the client in the order they were computed.
   using Deliver = std::function<void(const StepOutcome&)>;
 
   // REQUIRES: validate_open(open, span) passed.
-  InferenceSession(const rpc::OpenSession& open, const BlockSpan& span, const Identity& identity,
-                   std::mutex& compute_mutex, std::unique_ptr<CacheReservation> reservation,
-                   PushCounters* counters = nullptr, PushSender* sender = nullptr,
-                   FaultInjector* faults = nullptr);
+  HostedSession(const rpc::OpenSession& open, const BlockSpan& span, const Identity& identity,
+                std::mutex& compute_mutex, std::unique_ptr<CacheReservation> reservation,
+                PushCounters& counters, PushSink& pushes);
 
   const std::string& id() const { return id_; }
   rpc::WireDType dtype() const { return dtype_; }
@@ -98,9 +81,6 @@ class InferenceSession {
 
   // A push whose sender signature was already verified. Never throws.
   PushVerdict on_push(const StepInput& input, const std::string& sender_peer, std::string* why);
-
-  // A one-off run (the stateless Forward RPC): validates and computes.
-  StepOutcome run_once(const StepInput& input);
 
   std::chrono::steady_clock::time_point last_active() const;
 
@@ -125,9 +105,8 @@ class InferenceSession {
   const int start_, end_, batch_, max_length_;
   const rpc::WireDType dtype_;
   std::unique_ptr<CacheReservation> reservation_;
-  PushCounters* counters_;
-  PushSender* sender_;
-  FaultInjector* faults_;
+  PushCounters& counters_;
+  PushSink& pushes_;
 
   mutable std::mutex mutex_;
   KvCache cache_;

@@ -1,4 +1,4 @@
-#include "server/inference_session.h"
+#include "server/hosted_session.h"
 
 #include <spdlog/spdlog.h>
 
@@ -9,46 +9,10 @@
 #include "util/error.h"
 
 namespace brigade {
-void validate_open(const rpc::OpenSession& open, const BlockSpan& span) {
-  require(!open.session_id().empty() && open.session_id().size() <= limits::kMaxSessionIdBytes,
-          "session id must have 1 to {} bytes, got {}", limits::kMaxSessionIdBytes,
-          open.session_id().size());
-  require(open.start() >= span.start() && open.start() < open.end() && open.end() <= span.end(),
-          "session {}: blocks [{}, {}) are not inside the served span [{}, {})", open.session_id(),
-          open.start(), open.end(), span.start(), span.end());
-  require(open.batch() >= 1 && open.batch() <= limits::kMaxBatch,
-          "session {}: batch {} is not in 1..{}", open.session_id(), open.batch(),
-          limits::kMaxBatch);
-  span.config().require_context(open.max_length(),
-                                fmt::format("session {}: max length", open.session_id()));
-  require(rpc::WireDType_IsValid(open.dtype()), "session {}: unknown wire dtype {}",
-          open.session_id(), static_cast<int>(open.dtype()));
-}
-
-bool StepAssembler::add(const rpc::Step& step) {
-  if (step.hidden().chunk_index() == 0) {
-    input_.step_id = step.step_id();
-    input_.position = step.position();
-  } else {
-    require(step.step_id() == input_.step_id, "session {}: chunk of step {} inside step {}",
-            session_id_, step.step_id(), input_.step_id);
-  }
-  try {
-    if (!chunks_.add(step.hidden())) return false;
-  } catch (const Error& e) {
-    fail("session {}: step {}: {}", session_id_, input_.step_id, e.what());
-  }
-  input_.hidden = chunks_.take();
-  return true;
-}
-
-StepInput StepAssembler::take() { return std::move(input_); }
-
-InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan& span,
-                                   const Identity& identity, std::mutex& compute_mutex,
-                                   std::unique_ptr<CacheReservation> reservation,
-                                   PushCounters* counters, PushSender* sender,
-                                   FaultInjector* faults)
+HostedSession::HostedSession(const rpc::OpenSession& open, const BlockSpan& span,
+                             const Identity& identity, std::mutex& compute_mutex,
+                             std::unique_ptr<CacheReservation> reservation, PushCounters& counters,
+                             PushSink& pushes)
     : id_(open.session_id()),
       span_(span),
       identity_(identity),
@@ -60,48 +24,44 @@ InferenceSession::InferenceSession(const rpc::OpenSession& open, const BlockSpan
       dtype_(open.dtype()),
       reservation_(std::move(reservation)),
       counters_(counters),
-      sender_(sender),
-      faults_(faults),
+      pushes_(pushes),
       cache_(end_ - start_, batch_, span.config().num_key_value_heads, span.config().head_dim,
              max_length_),
       last_active_(std::chrono::steady_clock::now()) {}
 
-size_t InferenceSession::max_step_bytes() const {
+size_t HostedSession::max_step_bytes() const {
   return static_cast<size_t>(batch_) * max_length_ * span_.config().hidden_size *
          wire_dtype_size(dtype_);
 }
 
-void InferenceSession::attach(Deliver deliver) {
+void HostedSession::attach(Deliver deliver) {
   std::lock_guard lock(mutex_);
   deliver_ = std::move(deliver);
 }
 
-void InferenceSession::detach() {
+void HostedSession::detach() {
   std::lock_guard lock(mutex_);
   detached_ = true;
   deliver_ = nullptr;
 }
 
-void InferenceSession::update_route(std::vector<rpc::Hop> next, std::string upstream_peer) {
+void HostedSession::update_route(std::vector<rpc::Hop> next, std::string upstream_peer) {
   std::lock_guard lock(mutex_);
   next_ = std::move(next);
   upstream_ = std::move(upstream_peer);
 }
 
-void InferenceSession::validate(const StepInput& input) const {
+void HostedSession::validate(const StepInput& input) const {
   require(input.step_id == next_step_, "session {}: step {} arrived, expected step {}", id_,
           input.step_id, next_step_);
   require(input.position >= 0 && input.position <= cache_.length(),
           "session {}: step {} starts at position {}, the session holds {} tokens", id_,
           input.step_id, input.position, cache_.length());
+  validate_hidden_shape(fmt::format("session {}: step {}", id_, input.step_id), input.hidden,
+                        span_);
   const auto& shape = input.hidden.shape;
-  require(shape.size() == 3, "session {}: step {} hidden states have {} dimensions, expected 3",
-          id_, input.step_id, shape.size());
   require(shape[0] == batch_, "session {}: step {} has batch {}, the session was opened with {}",
           id_, input.step_id, shape[0], batch_);
-  require(shape[2] == span_.config().hidden_size,
-          "session {}: step {} has hidden size {}, the model has {}", id_, input.step_id, shape[2],
-          span_.config().hidden_size);
   require(shape[1] >= 1 && input.position + shape[1] <= max_length_,
           "session {}: step {} of {} tokens at position {} passes the max length {}", id_,
           input.step_id, shape[1], input.position, max_length_);
@@ -109,25 +69,30 @@ void InferenceSession::validate(const StepInput& input) const {
           id_, input.step_id, wire_dtype_name(input.hidden.dtype), wire_dtype_name(dtype_));
 }
 
-StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
-  std::vector<float> hidden = input.hidden.values();
-  for (float v : hidden) {
-    require(std::isfinite(v), "session {}: step {} hidden states hold NaN or Inf", id_,
-            input.step_id);
-  }
-  const int tokens = static_cast<int>(input.hidden.shape[1]);
+WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTensor& input,
+                      int32_t position, KvCache& cache, std::mutex& compute_mutex,
+                      const std::string& what, double* compute_ms) {
+  std::vector<float> hidden = input.values();
+  for (float v : hidden) require(std::isfinite(v), "{}: hidden states hold NaN or Inf", what);
   const auto began = std::chrono::steady_clock::now();
   {
-    std::lock_guard compute(compute_mutex_);
-    span_.forward_range(start_, end_, hidden, batch_, tokens, input.position, cache_);
+    std::lock_guard compute(compute_mutex);
+    span.forward_range(start, end, hidden, static_cast<int>(input.shape[0]),
+                       static_cast<int>(input.shape[1]), position, cache);
   }
-  const double compute_ms =
+  *compute_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+  return make_wire_tensor(hidden, input.shape, input.dtype);
+}
+
+StepOutcome HostedSession::compute(const StepInput& input, bool from_push) {
+  double compute_ms = 0;
+  StepOutcome out;
+  out.output = run_blocks(span_, start_, end_, input.hidden, input.position, cache_, compute_mutex_,
+                          fmt::format("session {}: step {}", id_, input.step_id), &compute_ms);
   next_step_ = input.step_id + 1;
   last_active_ = std::chrono::steady_clock::now();
 
-  StepOutcome out;
-  out.output = make_wire_tensor(hidden, input.hidden.shape, dtype_);
   auto& r = out.result;
   r.set_step_id(input.step_id);
   r.set_length(cache_.length());
@@ -138,40 +103,22 @@ StepOutcome InferenceSession::compute(const StepInput& input, bool from_push) {
   return out;
 }
 
-void InferenceSession::deliver_and_push(StepOutcome outcome, int32_t position) {
+void HostedSession::deliver_and_push(StepOutcome outcome, int32_t position) {
   // Signed last, over every field the client acts on (corrected included).
   outcome.result.set_signature(identity_.sign(
       step_proof_message(id_, outcome.result, outcome.output.shape, outcome.output.dtype)));
-  if (faults_) faults_->before_answer();
-  if (deliver_) {
-    if (faults_ && faults_->corrupt_outputs()) {
-      StepOutcome bad = outcome;
-      bad.output.bytes[0] ^= 0x40;  // no longer matches the signed digest
-      deliver_(bad);
-    } else {
-      deliver_(outcome);
-    }
-  }
+  if (deliver_) deliver_(outcome);
   const int64_t step = outcome.result.step_id();
   // One push per step at most, never for a recomputed step, and only what
   // fits in one message: the client's own copy covers everything else.
-  if (sender_ && !next_.empty() && step > last_pushed_ &&
+  if (!next_.empty() && step > last_pushed_ &&
       outcome.output.bytes.size() <= limits::kMaxMessageBytes / 2) {
     last_pushed_ = step;
-    if (faults_ && faults_->corrupt_pushes()) {
-      // Plausible but wrong: every value scaled a little, validly signed.
-      WireTensor bad = outcome.output;
-      std::vector<float> values = bad.values();
-      for (float& v : values) v *= 1.01f;
-      bad.bytes = encode_values(values, bad.dtype);
-      sender_->push(next_.front(), step, position, bad);
-    } else {
-      sender_->push(next_.front(), step, position, outcome.output);
-    }
+    pushes_.push(next_.front(), step, position, outcome.output);
   }
 }
 
-void InferenceSession::on_client_step(const StepInput& input) {
+void HostedSession::on_client_step(const StepInput& input) {
   std::lock_guard lock(mutex_);
   // Steps computed from pushes and now confirmed or contradicted by the
   // client's copy.
@@ -187,7 +134,7 @@ void InferenceSession::on_client_step(const StepInput& input) {
     // The pushed copy was false: forget it and everything computed after it.
     spdlog::warn("session {}: the push of step {} from {} differs from the client's copy", id_,
                  input.step_id, used.pusher.substr(0, 12));
-    if (counters_) ++counters_->mismatched;
+    ++counters_.mismatched;
     distrusted_.insert(used.pusher);
     unconfirmed_.clear();
     waiting_pushes_.clear();
@@ -205,8 +152,8 @@ void InferenceSession::on_client_step(const StepInput& input) {
   run_waiting_pushes();
 }
 
-PushVerdict InferenceSession::on_push(const StepInput& input, const std::string& sender_peer,
-                                      std::string* why) {
+PushVerdict HostedSession::on_push(const StepInput& input, const std::string& sender_peer,
+                                   std::string* why) {
   std::lock_guard lock(mutex_);
   auto drop = [&](const std::string& reason) {
     *why = reason;
@@ -242,12 +189,12 @@ PushVerdict InferenceSession::on_push(const StepInput& input, const std::string&
   return PushVerdict::kAccepted;
 }
 
-void InferenceSession::run_waiting_pushes() {
+void HostedSession::run_waiting_pushes() {
   while (!waiting_pushes_.empty()) {
     auto it = waiting_pushes_.begin();
     if (it->first < next_step_) {
       waiting_pushes_.erase(it);
-      if (counters_) ++counters_->late;
+      ++counters_.late;
       continue;
     }
     if (it->first > next_step_) return;
@@ -261,18 +208,12 @@ void InferenceSession::run_waiting_pushes() {
       deliver_and_push(outcome, input.position);
     } catch (const Error& e) {
       spdlog::info("session {}: dropping a waiting push: {}", id_, e.what());
-      if (counters_) ++counters_->dropped;
+      ++counters_.dropped;
     }
   }
 }
 
-StepOutcome InferenceSession::run_once(const StepInput& input) {
-  std::lock_guard lock(mutex_);
-  validate(input);
-  return compute(input, false);
-}
-
-std::chrono::steady_clock::time_point InferenceSession::last_active() const {
+std::chrono::steady_clock::time_point HostedSession::last_active() const {
   return last_active_.load();
 }
 
