@@ -1,0 +1,169 @@
+// The server's protocol core, in-process and without gRPC: what BlockService
+// does with each message, called directly.
+
+#include "server/session_host.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "common/test_util.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "net/push.h"
+#include "net/step_proof.h"
+
+namespace brigade {
+namespace {
+
+// Keeps every push the host sends.
+class RecordedPushes final : public PushSink {
+ public:
+  void push(const rpc::Hop& target, int64_t step_id, int32_t, const WireTensor& output) override {
+    sent.push_back({target.session_id(), step_id, output});
+  }
+  struct Sent {
+    std::string session;
+    int64_t step;
+    WireTensor output;
+  };
+  std::vector<Sent> sent;
+};
+
+class SessionHostTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    model_ = test::make_small_model(dir_, test::small_model_options());
+    config_ = std::make_unique<ModelConfig>(ModelConfig::load(model_));
+    checkpoint_ = Checkpoint::open(model_);
+    span_ = std::make_unique<BlockSpan>(*config_, *checkpoint_, 0, config_->num_hidden_layers);
+    options_.cache_tokens = 64;
+    options_.alloc_wait = std::chrono::milliseconds(0);
+    host_ = std::make_unique<SessionHost>(ServedModel{"model", *span_, identity_, 0}, options_,
+                                          counters_, pushes_);
+  }
+
+  rpc::InferenceRequest open_request(const std::string& id, int max_length) const {
+    rpc::InferenceRequest r;
+    auto* open = r.mutable_open();
+    open->set_session_id(id);
+    open->set_start(0);
+    open->set_end(config_->num_hidden_layers);
+    open->set_batch(1);
+    open->set_max_length(max_length);
+    open->set_dtype(rpc::WIRE_F32);
+    return r;
+  }
+
+  WireTensor input(int tokens, float scale) const {
+    std::vector<float> values(static_cast<size_t>(tokens) * config_->hidden_size);
+    for (size_t i = 0; i < values.size(); ++i) values[i] = scale * static_cast<float>(i % 7);
+    return make_wire_tensor(values, {1, tokens, config_->hidden_size}, rpc::WIRE_F32);
+  }
+
+  static rpc::InferenceRequest step_request(int64_t step, int position, const WireTensor& t) {
+    rpc::InferenceRequest r;
+    r.mutable_step()->set_step_id(step);
+    r.mutable_step()->set_position(position);
+    *r.mutable_step()->mutable_hidden() = split_chunks(t).front();
+    return r;
+  }
+
+  test::TempDir dir_{"brigade-session-host"};
+  std::filesystem::path model_;
+  std::unique_ptr<ModelConfig> config_;
+  std::shared_ptr<const Checkpoint> checkpoint_;
+  std::unique_ptr<BlockSpan> span_;
+  Identity identity_ = Identity::generate();
+  ServerOptions options_;
+  PushCounters counters_;
+  RecordedPushes pushes_;
+  std::unique_ptr<SessionHost> host_;
+};
+
+TEST_F(SessionHostTest, AStepIsAnsweredSignedAndEqualsTheLocalEngine) {
+  std::vector<StepOutcome> results;
+  auto stream = host_->open(
+      open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
+  EXPECT_EQ(identity_.peer_id(), stream->opened().peer());
+  const WireTensor x = input(3, 0.01f);
+  stream->on_request(step_request(0, 0, x));
+  ASSERT_EQ(1u, results.size());
+  const StepOutcome& r = results[0];
+  EXPECT_TRUE(verify_signature(identity_.public_key(),
+                               step_proof_message("s", r.result, r.output.shape, r.output.dtype),
+                               r.result.signature()));
+  // The same blocks run on the local engine.
+  std::vector<float> expected = x.values();
+  KvCache cache(config_->num_hidden_layers, 1, config_->num_key_value_heads, config_->head_dim, 8);
+  span_->forward(expected, 1, 3, 0, cache);
+  EXPECT_EQ(expected, r.output.values());
+}
+
+TEST_F(SessionHostTest, CacheIsReservedAtOpenAndGivenBackWhenTheStreamEnds) {
+  {
+    auto stream = host_->open(
+        open_request("a", 48), [](const StepOutcome&) {}, [] {});
+    EXPECT_EQ(16, host_->cache_tokens_left());
+    try {
+      host_->open(
+          open_request("b", 32), [](const StepOutcome&) {}, [] {});
+      ADD_FAILURE() << "a session larger than the free cache opened";
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorKind::kRefused, e.kind()) << e.what();
+    }
+    try {
+      host_->open(
+          open_request("a", 8), [](const StepOutcome&) {}, [] {});
+      ADD_FAILURE() << "a session id opened twice";
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorKind::kInvalid, e.kind()) << e.what();
+    }
+  }
+  EXPECT_EQ(64, host_->cache_tokens_left());
+}
+
+TEST_F(SessionHostTest, ForwardRunsOnACacheOfItsOwnAndLeavesNoSession) {
+  const WireTensor x = input(2, 0.02f);
+  const ForwardResult result = host_->forward(0, config_->num_hidden_layers, x);
+  std::vector<float> expected = x.values();
+  KvCache cache(config_->num_hidden_layers, 1, config_->num_key_value_heads, config_->head_dim, 2);
+  span_->forward(expected, 1, 2, 0, cache);
+  EXPECT_EQ(expected, result.output.values());
+  EXPECT_EQ(64, host_->cache_tokens_left());
+  rpc::InfoResponse info;
+  host_->info(&info);
+  EXPECT_EQ(0, info.sessions());
+  EXPECT_THROW(host_->forward(1, 1, x), Error);
+}
+
+TEST_F(SessionHostTest, PushesFollowTheRouteAndAFalsePushIsCorrected) {
+  std::vector<StepOutcome> results;
+  auto stream = host_->open(
+      open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
+  const Identity upstream = Identity::generate();
+  rpc::InferenceRequest route;
+  auto* next = route.mutable_route()->add_next();
+  next->set_session_id("downstream");
+  route.mutable_route()->set_upstream_peer(upstream.peer_id());
+  stream->on_request(route);
+  // A validly signed push of false data, then the client's true copy.
+  const WireTensor truth = input(1, 0.03f), lie = input(1, 0.04f);
+  const rpc::PushResponse taken = host_->push(make_push(upstream, "s", 0, 0, lie));
+  EXPECT_TRUE(taken.accepted()) << taken.reason();
+  stream->on_request(step_request(0, 0, truth));
+  ASSERT_EQ(2u, results.size());
+  EXPECT_TRUE(results[0].result.from_push());
+  EXPECT_TRUE(results[1].result.corrected());
+  EXPECT_EQ(upstream.peer_id(), results[1].result.bad_push_peer());
+  EXPECT_EQ(1u, counters_.mismatched.load());
+  // The output went on to the next hop once, for step 0.
+  ASSERT_EQ(1u, pushes_.sent.size());
+  EXPECT_EQ("downstream", pushes_.sent[0].session);
+  // The liar's next push is refused.
+  const rpc::PushResponse refused = host_->push(make_push(upstream, "s", 1, 1, truth));
+  EXPECT_FALSE(refused.accepted());
+}
+
+}  // namespace
+}  // namespace brigade
