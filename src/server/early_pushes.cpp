@@ -17,7 +17,7 @@ void EarlyPushes::expire() {
 }
 
 bool EarlyPushes::add(const std::string& session_id, EarlyPush push) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   expire();
   const size_t size = push.input.hidden.bytes.size();
   if (pushes_.size() >= limits::kMaxEarlyPushes || bytes_ + size > limits::kMaxEarlyPushBytes)
@@ -28,7 +28,7 @@ bool EarlyPushes::add(const std::string& session_id, EarlyPush push) {
 }
 
 std::vector<EarlyPush> EarlyPushes::take(const std::string& session_id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   expire();
   std::vector<EarlyPush> out;
   auto [begin, end] = pushes_.equal_range(session_id);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "server/step_assembler.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -29,11 +30,11 @@ class EarlyPushes {
   std::vector<EarlyPush> take(const std::string& session_id);
 
  private:
-  void expire();  // REQUIRES: mutex_ held
+  void expire() BRIGADE_REQUIRES(mutex_);
 
-  mutable std::mutex mutex_;
-  std::multimap<std::string, EarlyPush> pushes_;
-  size_t bytes_ = 0;
+  Mutex mutex_;
+  std::multimap<std::string, EarlyPush> pushes_ BRIGADE_GUARDED_BY(mutex_);
+  size_t bytes_ BRIGADE_GUARDED_BY(mutex_) = 0;
 };
 
 }  // namespace brigade

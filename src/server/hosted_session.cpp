@@ -35,18 +35,18 @@ size_t HostedSession::max_step_bytes() const {
 }
 
 void HostedSession::attach(Deliver deliver) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   deliver_ = std::move(deliver);
 }
 
 void HostedSession::detach() {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   detached_ = true;
   deliver_ = nullptr;
 }
 
 void HostedSession::update_route(std::vector<rpc::Hop> next, std::string upstream_peer) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   next_ = std::move(next);
   upstream_ = std::move(upstream_peer);
 }
@@ -119,7 +119,7 @@ void HostedSession::deliver_and_push(StepOutcome outcome, int32_t position) {
 }
 
 void HostedSession::on_client_step(const StepInput& input) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   // Steps computed from pushes and now confirmed or contradicted by the
   // client's copy.
   if (!unconfirmed_.empty() && input.step_id < next_step_) {
@@ -154,7 +154,7 @@ void HostedSession::on_client_step(const StepInput& input) {
 
 PushVerdict HostedSession::on_push(const StepInput& input, const std::string& sender_peer,
                                    std::string* why) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto drop = [&](const std::string& reason) {
     *why = reason;
     return PushVerdict::kDropped;

@@ -11,9 +11,9 @@
 // to that step, recomputes from the client's copy, answers with `corrected`
 // and stops taking pushes from that peer (DESIGN.md, point 5).
 //
-// Locking: mutex_ guards all mutable state but last_active_; compute runs
-// with mutex_ held and then takes the server's compute mutex, never the
-// other way round.
+// Locking (checked by clang, util/thread_annotations.h): mutex_ guards all
+// mutable state but last_active_; compute runs with mutex_ held and then
+// takes the server's compute mutex, never the other way round.
 
 #include <atomic>
 #include <chrono>
@@ -32,6 +32,7 @@
 #include "server/cache_budget.h"
 #include "server/push_sink.h"
 #include "server/step_assembler.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -92,11 +93,11 @@ class HostedSession {
     std::string pusher;
   };
 
-  void validate(const StepInput& input) const;
-  // Computes the next step (REQUIRES mutex_ held and validate() passed).
-  StepOutcome compute(const StepInput& input, bool from_push);
-  void deliver_and_push(StepOutcome outcome, int32_t position);
-  void run_waiting_pushes();
+  void validate(const StepInput& input) const BRIGADE_REQUIRES(mutex_);
+  // Computes the next step (REQUIRES: validate() passed).
+  StepOutcome compute(const StepInput& input, bool from_push) BRIGADE_REQUIRES(mutex_);
+  void deliver_and_push(StepOutcome outcome, int32_t position) BRIGADE_REQUIRES(mutex_);
+  void run_waiting_pushes() BRIGADE_REQUIRES(mutex_);
 
   const std::string id_;
   const BlockSpan& span_;
@@ -108,17 +109,19 @@ class HostedSession {
   PushCounters& counters_;
   PushSink& pushes_;
 
-  mutable std::mutex mutex_;
-  KvCache cache_;
-  Deliver deliver_;
-  bool detached_ = false;
-  int64_t next_step_ = 0;             // the next step to compute
-  int64_t last_pushed_ = -1;          // at most one outgoing push per step
-  std::deque<UsedPush> unconfirmed_;  // steps run from pushes, awaiting the client's copy
-  std::map<int64_t, std::pair<StepInput, std::string>> waiting_pushes_;  // future steps, bounded
-  std::vector<rpc::Hop> next_;
-  std::string upstream_;
-  std::set<std::string> distrusted_;  // peers whose pushes did not match
+  mutable Mutex mutex_;
+  KvCache cache_ BRIGADE_GUARDED_BY(mutex_);
+  Deliver deliver_ BRIGADE_GUARDED_BY(mutex_);
+  bool detached_ BRIGADE_GUARDED_BY(mutex_) = false;
+  int64_t next_step_ BRIGADE_GUARDED_BY(mutex_) = 0;     // the next step to compute
+  int64_t last_pushed_ BRIGADE_GUARDED_BY(mutex_) = -1;  // at most one outgoing push per step
+  // Steps run from pushes, awaiting the client's copy.
+  std::deque<UsedPush> unconfirmed_ BRIGADE_GUARDED_BY(mutex_);
+  // Pushes for future steps, bounded.
+  std::map<int64_t, std::pair<StepInput, std::string>> waiting_pushes_ BRIGADE_GUARDED_BY(mutex_);
+  std::vector<rpc::Hop> next_ BRIGADE_GUARDED_BY(mutex_);
+  std::string upstream_ BRIGADE_GUARDED_BY(mutex_);
+  std::set<std::string> distrusted_ BRIGADE_GUARDED_BY(mutex_);  // peers whose pushes did not match
   // Read by the idle-session reaper without the session lock (which a long
   // step may hold).
   std::atomic<std::chrono::steady_clock::time_point> last_active_;

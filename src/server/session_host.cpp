@@ -64,7 +64,7 @@ std::unique_ptr<SessionHost::Stream> SessionHost::open(const rpc::InferenceReque
       open, served_.span, served_.identity, compute_mutex_,
       std::make_unique<CacheReservation>(budget_, tokens), counters_, pushes_);
   {
-    std::lock_guard lock(sessions_mutex_);
+    MutexLock lock(sessions_mutex_);
     require(sessions_.count(open.session_id()) == 0, "session {} is already open",
             open.session_id());
     sessions_[open.session_id()] = {session, std::move(cancel)};
@@ -75,19 +75,19 @@ std::unique_ptr<SessionHost::Stream> SessionHost::open(const rpc::InferenceReque
 }
 
 void SessionHost::close(const std::string& id) {
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   sessions_.erase(id);
 }
 
 std::shared_ptr<HostedSession> SessionHost::find(const std::string& id) {
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   auto it = sessions_.find(id);
   return it == sessions_.end() ? nullptr : it->second.session;
 }
 
 void SessionHost::expire_idle() {
   const auto now = std::chrono::steady_clock::now();
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   for (auto& [id, entry] : sessions_) {
     if (now - entry.session->last_active() > options_.session_timeout) {
       spdlog::info("session {} idle for over {} s: closing it", id,
@@ -98,7 +98,7 @@ void SessionHost::expire_idle() {
 }
 
 void SessionHost::cancel_all() {
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   for (auto& [id, entry] : sessions_) entry.cancel();
 }
 
@@ -189,7 +189,7 @@ void SessionHost::info(rpc::InfoResponse* out) {
   out->set_family(options_.family);
   out->set_name(options_.name);
   counters_.fill(out->mutable_push());
-  std::lock_guard lock(sessions_mutex_);
+  MutexLock lock(sessions_mutex_);
   out->set_sessions(static_cast<int32_t>(sessions_.size()));
 }
 

@@ -5,8 +5,8 @@
 // directly. Errors are Errors with a kind (util/error.h), which the adapter
 // maps to status codes (net/status.h).
 //
-// Locking: sessions_mutex_ guards sessions_; it is never held while a session
-// computes. One forward runs at a time (compute_mutex_): the cores are shared.
+// Locking (checked by clang): sessions_mutex_ guards sessions_; it is never
+// held while a session computes. One forward runs at a time (compute_mutex_): the cores are shared.
 
 #include <functional>
 #include <map>
@@ -22,6 +22,7 @@
 #include "server/hosted_session.h"
 #include "server/push_sink.h"
 #include "server/server_options.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -108,8 +109,8 @@ class SessionHost {
   std::mutex compute_mutex_;
   EarlyPushes early_pushes_;
 
-  std::mutex sessions_mutex_;
-  std::map<std::string, Entry> sessions_;
+  Mutex sessions_mutex_;
+  std::map<std::string, Entry> sessions_ BRIGADE_GUARDED_BY(sessions_mutex_);
 };
 
 }  // namespace brigade

@@ -1,0 +1,48 @@
+#pragma once
+// Locking rules the compiler checks: Clang's thread-safety analysis
+// (-Wthread-safety, on in every clang build; the fuzz smoke test's build is
+// one) proves that data marked BRIGADE_GUARDED_BY(mu) is only touched with mu held and
+// that functions marked BRIGADE_REQUIRES(mu) are only called with it held. Under gcc
+// the annotations compile to nothing. Use Mutex and MutexLock (std::mutex
+// carries no annotations in libstdc++).
+
+#include <mutex>
+
+#if defined(__clang__)
+#define BRIGADE_THREAD_ANNOTATION(x) __attribute__((x))
+#else
+#define BRIGADE_THREAD_ANNOTATION(x)
+#endif
+
+#define BRIGADE_CAPABILITY(x) BRIGADE_THREAD_ANNOTATION(capability(x))
+#define BRIGADE_SCOPED_CAPABILITY BRIGADE_THREAD_ANNOTATION(scoped_lockable)
+#define BRIGADE_GUARDED_BY(x) BRIGADE_THREAD_ANNOTATION(guarded_by(x))
+#define BRIGADE_REQUIRES(...) BRIGADE_THREAD_ANNOTATION(requires_capability(__VA_ARGS__))
+#define BRIGADE_ACQUIRE(...) BRIGADE_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
+#define BRIGADE_RELEASE(...) BRIGADE_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
+#define BRIGADE_EXCLUDES(...) BRIGADE_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+
+namespace brigade {
+
+class BRIGADE_CAPABILITY("mutex") Mutex {
+ public:
+  void lock() BRIGADE_ACQUIRE() { mutex_.lock(); }
+  void unlock() BRIGADE_RELEASE() { mutex_.unlock(); }
+
+ private:
+  std::mutex mutex_;
+};
+
+// Holds a Mutex for its scope.
+class BRIGADE_SCOPED_CAPABILITY MutexLock {
+ public:
+  explicit MutexLock(Mutex& mutex) BRIGADE_ACQUIRE(mutex) : mutex_(mutex) { mutex_.lock(); }
+  ~MutexLock() BRIGADE_RELEASE() { mutex_.unlock(); }
+  MutexLock(const MutexLock&) = delete;
+  MutexLock& operator=(const MutexLock&) = delete;
+
+ private:
+  Mutex& mutex_;
+};
+
+}  // namespace brigade
