@@ -30,6 +30,18 @@ bool is_quantized(WeightFormat format) {
   return format == WeightFormat::kInt8 || format == WeightFormat::kInt4;
 }
 
+WeightFormat stored_format(DType dtype) {
+  switch (dtype) {
+    case DType::F32:
+      return WeightFormat::kF32;
+    case DType::BF16:
+      return WeightFormat::kBF16;
+    case DType::F16:
+      return WeightFormat::kF16;
+  }
+  return WeightFormat::kF32;
+}
+
 Quant parse_quant(const std::string& name) {
   if (name == "none") return Quant::kNone;
   if (name == "int8") return Quant::kInt8;

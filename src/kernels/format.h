@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "kernels/dtype.h"
+
 namespace brigade::kernels {
 
 class ThreadPool;
@@ -23,6 +25,9 @@ enum class WeightFormat { kF32, kBF16, kF16, kInt8, kInt4 };
 // "f32" | "bf16" | "f16" | "int8" | "int4".
 const char* format_name(WeightFormat format);
 bool is_quantized(WeightFormat format);
+
+// The format that computes with weights exactly as stored as `dtype`.
+WeightFormat stored_format(DType dtype);
 
 // The load-time quantization a user asks for with --quant.
 enum class Quant { kNone, kInt8, kInt4 };

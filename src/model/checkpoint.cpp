@@ -6,7 +6,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <bit>
 #include <cerrno>
 #include <cmath>
@@ -21,29 +20,6 @@
 namespace brigade {
 
 namespace fs = std::filesystem;
-
-const char* dtype_name(DType dtype) {
-  switch (dtype) {
-    case DType::F32:
-      return "F32";
-    case DType::F16:
-      return "F16";
-    case DType::BF16:
-      return "BF16";
-  }
-  return "?";
-}
-
-DType parse_dtype(const std::string& name) {
-  std::string upper = name;
-  std::transform(upper.begin(), upper.end(), upper.begin(), ::toupper);
-  if (upper == "F32" || upper == "FLOAT32") return DType::F32;
-  if (upper == "F16" || upper == "FLOAT16") return DType::F16;
-  if (upper == "BF16" || upper == "BFLOAT16") return DType::BF16;
-  fail("unsupported dtype '{}' (supported: f32, f16, bf16)", name);
-}
-
-size_t dtype_size(DType dtype) { return dtype == DType::F32 ? 4 : 2; }
 
 // ---- reading ----------------------------------------------------------------
 
@@ -104,14 +80,10 @@ std::vector<TensorInfo> read_header(const fs::path& path, const std::string& fil
     info.name = name;
     info.file = file;
     const auto dtype = entry["dtype"].get<std::string>();
-    if (dtype == "F32")
-      info.dtype = DType::F32;
-    else if (dtype == "F16")
-      info.dtype = DType::F16;
-    else if (dtype == "BF16")
-      info.dtype = DType::BF16;
-    else
-      fail("{}: unsupported dtype '{}' (supported: F32, F16, BF16)", where, dtype);
+    const auto known = dtype_from_name(dtype);
+    require(known.has_value(), "{}: unsupported dtype '{}' (supported: F32, F16, BF16)", where,
+            dtype);
+    info.dtype = *known;
     uint64_t elements = 1;
     for (const auto& dim : entry["shape"]) {
       require(dim.is_number_unsigned(), "{}: bad shape {}", where, entry["shape"].dump());
@@ -265,21 +237,8 @@ std::vector<float> Checkpoint::load(const std::string& name,
                                     const std::vector<int64_t>& expected_shape) const {
   const auto& t = info(name, expected_shape);
   const uint8_t* src = bytes(name).data();
-  const size_t count = t.nbytes / dtype_size(t.dtype);
-  std::vector<float> out(count);
-  switch (t.dtype) {
-    case DType::F32:
-      std::memcpy(out.data(), src, t.nbytes);
-      break;
-    case DType::BF16:
-    case DType::F16:
-      for (size_t i = 0; i < count; ++i) {
-        uint16_t h;
-        std::memcpy(&h, src + 2 * i, 2);  // offsets need not be aligned
-        out[i] = t.dtype == DType::BF16 ? bf16_to_f32(h) : f16_to_f32(h);
-      }
-      break;
-  }
+  std::vector<float> out(t.nbytes / dtype_size(t.dtype));
+  dtype_to_f32(t.dtype, src, out.data(), out.size());
   return out;
 }
 
@@ -313,18 +272,11 @@ void write_one_file(const fs::path& path, const std::vector<const TensorToWrite*
   for (int i = 0; i < 8; ++i) length[i] = static_cast<uint8_t>(text.size() >> (8 * i));
   out.write(reinterpret_cast<const char*>(length), 8);
   out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  std::vector<uint16_t> half;
+  std::vector<char> encoded;
   for (const auto* t : tensors) {
-    if (dtype == DType::F32) {
-      out.write(reinterpret_cast<const char*>(t->data.data()),
-                static_cast<std::streamsize>(t->data.size() * 4));
-      continue;
-    }
-    half.resize(t->data.size());
-    for (size_t i = 0; i < half.size(); ++i)
-      half[i] = dtype == DType::BF16 ? f32_to_bf16(t->data[i]) : f32_to_f16(t->data[i]);
-    out.write(reinterpret_cast<const char*>(half.data()),
-              static_cast<std::streamsize>(half.size() * 2));
+    encoded.resize(t->data.size() * dtype_size(dtype));
+    f32_to_dtype(dtype, t->data.data(), encoded.data(), t->data.size());
+    out.write(encoded.data(), static_cast<std::streamsize>(encoded.size()));
   }
   out.close();
   require(out.good(), "{}: write failed", path.string());

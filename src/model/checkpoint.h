@@ -13,14 +13,10 @@
 #include <string>
 #include <vector>
 
+#include "kernels/dtype.h"
 #include "kernels/half.h"
 
 namespace brigade {
-
-enum class DType { F32, F16, BF16 };
-const char* dtype_name(DType dtype);
-DType parse_dtype(const std::string& name);  // "f32"|"f16"|"bf16" (also "F32", "BF16", ...)
-size_t dtype_size(DType dtype);
 
 struct TensorInfo {
   std::string name;

@@ -120,9 +120,7 @@ void make_model(const MakeModelOptions& o, const std::filesystem::path& out) {
   write_safetensors(out, tensors, o.dtype, o.shards);
 
   nlohmann::json config_json = config.to_json();
-  config_json["torch_dtype"] = o.dtype == DType::F32    ? "float32"
-                               : o.dtype == DType::BF16 ? "bfloat16"
-                                                        : "float16";
+  config_json["torch_dtype"] = torch_dtype_name(o.dtype);
   const auto config_path = out / "config.json";
   std::ofstream config_file(config_path, std::ios::trunc);
   config_file << config_json.dump(2) << "\n";

@@ -10,18 +10,6 @@ namespace brigade {
 using kernels::Quant;
 using kernels::WeightFormat;
 
-WeightFormat stored_format(DType dtype) {
-  switch (dtype) {
-    case DType::F32:
-      return WeightFormat::kF32;
-    case DType::BF16:
-      return WeightFormat::kBF16;
-    case DType::F16:
-      return WeightFormat::kF16;
-  }
-  return WeightFormat::kF32;
-}
-
 WeightFormat compute_format(DType dtype, Quant quant) {
   switch (quant) {
     case Quant::kInt8:
@@ -31,14 +19,14 @@ WeightFormat compute_format(DType dtype, Quant quant) {
     case Quant::kNone:
       break;
   }
-  return stored_format(dtype);
+  return kernels::stored_format(dtype);
 }
 
 kernels::WeightMatrix load_matrix(const Checkpoint& checkpoint, const std::string& name,
                                   int64_t out_dim, int64_t in_dim, Quant quant) {
   const TensorInfo& info = checkpoint.info(name, {out_dim, in_dim});
   const auto where = fmt::format("tensor '{}' of {}", name, checkpoint.dir().string());
-  const WeightFormat stored = stored_format(info.dtype);
+  const WeightFormat stored = kernels::stored_format(info.dtype);
   if (quant == Quant::kNone)
     return kernels::WeightMatrix::view(stored, checkpoint.bytes(name), static_cast<int>(out_dim),
                                        static_cast<int>(in_dim), where);

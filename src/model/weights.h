@@ -13,8 +13,6 @@
 
 namespace brigade {
 
-kernels::WeightFormat stored_format(DType dtype);
-
 // The format a tensor stored as `dtype` computes with under `quant`.
 kernels::WeightFormat compute_format(DType dtype, kernels::Quant quant);
 

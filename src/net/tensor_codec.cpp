@@ -2,72 +2,69 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <cstring>
+#include <optional>
+#include <utility>
 
-#include "model/checkpoint.h"
 #include "net/limits.h"
 #include "util/error.h"
 
 namespace brigade {
 
-size_t wire_dtype_size(rpc::WireDType dtype) {
-  switch (dtype) {
-    case rpc::WIRE_F32:
-      return 4;
-    case rpc::WIRE_BF16:
-    case rpc::WIRE_F16:
-      return 2;
-    default:
-      fail("unknown wire dtype {}", static_cast<int>(dtype));
-  }
+namespace {
+
+constexpr std::pair<rpc::WireDType, DType> kWireDTypes[] = {
+    {rpc::WIRE_F32, DType::F32},
+    {rpc::WIRE_BF16, DType::BF16},
+    {rpc::WIRE_F16, DType::F16},
+};
+
+std::optional<DType> find_wire(rpc::WireDType dtype) {
+  for (const auto& [wire, local] : kWireDTypes)
+    if (wire == dtype) return local;
+  return std::nullopt;
 }
 
+}  // namespace
+
+DType from_wire(rpc::WireDType dtype) {
+  const auto local = find_wire(dtype);
+  require(local.has_value(), "unknown wire dtype {}", static_cast<int>(dtype));
+  return *local;
+}
+
+rpc::WireDType to_wire(DType dtype) {
+  for (const auto& [wire, local] : kWireDTypes)
+    if (local == dtype) return wire;
+  fail("{} has no wire dtype", dtype_name(dtype));
+}
+
+size_t wire_dtype_size(rpc::WireDType dtype) { return dtype_size(from_wire(dtype)); }
+
 rpc::WireDType parse_wire_dtype(const std::string& name) {
-  if (name == "f32") return rpc::WIRE_F32;
-  if (name == "bf16") return rpc::WIRE_BF16;
-  if (name == "f16") return rpc::WIRE_F16;
-  fail("unknown wire dtype '{}' (expected f32, bf16 or f16)", name);
+  const auto local = dtype_from_short_name(name);
+  require(local.has_value(), "unknown wire dtype '{}' (expected f32, bf16 or f16)", name);
+  return to_wire(*local);
 }
 
 const char* wire_dtype_name(rpc::WireDType dtype) {
-  switch (dtype) {
-    case rpc::WIRE_F32:
-      return "f32";
-    case rpc::WIRE_BF16:
-      return "bf16";
-    case rpc::WIRE_F16:
-      return "f16";
-    default:
-      return "unknown";
-  }
+  const auto local = find_wire(dtype);
+  return local ? dtype_short_name(*local) : "unknown";
 }
 
 std::string encode_values(std::span<const float> values, rpc::WireDType dtype) {
-  std::string out(values.size() * wire_dtype_size(dtype), '\0');
-  if (dtype == rpc::WIRE_F32) {
-    std::memcpy(out.data(), values.data(), out.size());
-    return out;
-  }
-  auto* half = reinterpret_cast<uint16_t*>(out.data());
-  for (size_t i = 0; i < values.size(); ++i) {
-    half[i] = dtype == rpc::WIRE_BF16 ? f32_to_bf16(values[i]) : f32_to_f16(values[i]);
-  }
+  const DType local = from_wire(dtype);
+  std::string out(values.size() * dtype_size(local), '\0');
+  f32_to_dtype(local, values.data(), out.data(), values.size());
   return out;
 }
 
 std::vector<float> decode_values(const std::string& bytes, rpc::WireDType dtype) {
-  const size_t width = wire_dtype_size(dtype);
+  const DType local = from_wire(dtype);
+  const size_t width = dtype_size(local);
   require(bytes.size() % width == 0, "tensor data of {} bytes is not a whole number of {} values",
-          bytes.size(), wire_dtype_name(dtype));
+          bytes.size(), dtype_short_name(local));
   std::vector<float> out(bytes.size() / width);
-  if (dtype == rpc::WIRE_F32) {
-    std::memcpy(out.data(), bytes.data(), bytes.size());
-    return out;
-  }
-  const auto* half = reinterpret_cast<const uint16_t*>(bytes.data());
-  for (size_t i = 0; i < out.size(); ++i) {
-    out[i] = dtype == rpc::WIRE_BF16 ? bf16_to_f32(half[i]) : f16_to_f32(half[i]);
-  }
+  dtype_to_f32(local, bytes.data(), out.data(), out.size());
   return out;
 }
 

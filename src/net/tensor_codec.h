@@ -9,13 +9,22 @@
 #include <vector>
 
 #include "brigade.pb.h"
+#include "kernels/dtype.h"
 #include "net/limits.h"
 
 namespace brigade {
 
-size_t wire_dtype_size(rpc::WireDType dtype);
-rpc::WireDType parse_wire_dtype(const std::string& name);  // "f32" | "bf16" | "f16"
-const char* wire_dtype_name(rpc::WireDType dtype);
+// The wire's dtype enum and DType (kernels/dtype.h), converted here only.
+// from_wire throws Error "unknown wire dtype <n>" for a value outside the
+// enum: a peer may send any number.
+DType from_wire(rpc::WireDType dtype);
+rpc::WireDType to_wire(DType dtype);
+
+// DType's size, short name and parsing for wire values.
+size_t wire_dtype_size(rpc::WireDType dtype);  // throws like from_wire
+// "f32" | "bf16" | "f16"; throws Error "unknown wire dtype '<name>'" otherwise.
+rpc::WireDType parse_wire_dtype(const std::string& name);
+const char* wire_dtype_name(rpc::WireDType dtype);  // "unknown" outside the enum
 
 // `values` encoded at `dtype`, little endian.
 std::string encode_values(std::span<const float> values, rpc::WireDType dtype);

@@ -89,6 +89,27 @@ TEST(Conversions, F16MatchesTheCompilersConversion) {
 }
 #endif
 
+TEST(Checkpoint, DTypeNamesParsingAndSizes) {
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    EXPECT_EQ(dtype_from_name(dtype_name(dtype)), dtype);
+    EXPECT_EQ(dtype_from_short_name(dtype_short_name(dtype)), dtype);
+    EXPECT_EQ(parse_dtype(dtype_name(dtype)), dtype);
+    EXPECT_EQ(parse_dtype(dtype_short_name(dtype)), dtype);
+    EXPECT_EQ(parse_dtype(torch_dtype_name(dtype)), dtype);
+  }
+  EXPECT_STREQ(dtype_name(DType::BF16), "BF16");
+  EXPECT_STREQ(dtype_short_name(DType::BF16), "bf16");
+  EXPECT_STREQ(torch_dtype_name(DType::BF16), "bfloat16");
+  EXPECT_EQ(dtype_size(DType::F32), 4u);
+  EXPECT_EQ(dtype_size(DType::F16), 2u);
+  // Safetensors and wire names are exact; users may write any case.
+  EXPECT_FALSE(dtype_from_name("bf16").has_value());
+  EXPECT_FALSE(dtype_from_name("I64").has_value());
+  EXPECT_FALSE(dtype_from_short_name("BF16").has_value());
+  EXPECT_EQ(parse_dtype("BFloat16"), DType::BF16);
+  expect_error([] { parse_dtype("f8"); }, {"unsupported dtype 'f8'"});
+}
+
 TEST(Checkpoint, WritesAndReadsEveryDtypeAndShards) {
   TempDir dir;
   std::vector<TensorToWrite> tensors = {{"a", {2, 3}, {1, -2, 3.5f, 0.1f, 1e-3f, 7}},

@@ -93,6 +93,22 @@ TEST(Codec, WireDtypeNames) {
   EXPECT_THROW(wire_dtype_size(static_cast<rpc::WireDType>(7)), Error);
 }
 
+TEST(Codec, WireDtypesMapToDTypes) {
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    EXPECT_EQ(from_wire(to_wire(dtype)), dtype);
+    EXPECT_STREQ(wire_dtype_name(to_wire(dtype)), dtype_short_name(dtype));
+    EXPECT_EQ(wire_dtype_size(to_wire(dtype)), dtype_size(dtype));
+  }
+  EXPECT_EQ(to_wire(DType::BF16), rpc::WIRE_BF16);
+  try {
+    from_wire(static_cast<rpc::WireDType>(7));
+    FAIL() << "wire dtype 7 accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown wire dtype 7"), std::string::npos) << e.what();
+  }
+  EXPECT_STREQ(wire_dtype_name(static_cast<rpc::WireDType>(7)), "unknown");
+}
+
 TEST(Codec, WireTensorMustMatchItsShape) {
   const auto values = random_values(12, 3);
   const WireTensor t = make_wire_tensor(values, {1, 3, 4}, rpc::WIRE_F32);
