@@ -10,6 +10,7 @@
 // Not thread-safe: one client session chain owns it.
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <set>
 #include <string>
@@ -22,13 +23,20 @@ class BanList {
  public:
   using Clock = std::chrono::steady_clock;
   static constexpr std::chrono::hours kMisbehavedBan{24};
+  using Now = std::function<Clock::time_point()>;
 
-  explicit BanList(std::chrono::milliseconds base) : base_(base) {}
+  // `now` tells the time to the calls that do not name one: the steady
+  // clock, or a test's own, so that bans expire without sleeping.
+  explicit BanList(std::chrono::milliseconds base, Now now = &Clock::now)
+      : base_(base), now_(std::move(now)) {}
 
-  void ban(const std::string& peer, ErrorKind kind, Clock::time_point now = Clock::now());
-  bool banned(const std::string& peer, Clock::time_point now = Clock::now()) const;
+  void ban(const std::string& peer, ErrorKind kind) { ban(peer, kind, now_()); }
+  void ban(const std::string& peer, ErrorKind kind, Clock::time_point now);
+  bool banned(const std::string& peer) const { return banned(peer, now_()); }
+  bool banned(const std::string& peer, Clock::time_point now) const;
   // The peers banned at `now`.
-  std::set<std::string> excluded(Clock::time_point now = Clock::now()) const;
+  std::set<std::string> excluded() const { return excluded(now_()); }
+  std::set<std::string> excluded(Clock::time_point now) const;
 
  private:
   struct Ban {
@@ -36,6 +44,7 @@ class BanList {
     int failures = 0;  // escalating kinds only
   };
   std::chrono::milliseconds base_;
+  Now now_;
   std::map<std::string, Ban> bans_;
 };
 

@@ -151,10 +151,6 @@ void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTenso
   }
 }
 
-ReceivedStep RemoteSession::wait_result(int64_t step_id) {
-  return wait_result_for_input(step_id, "");
-}
-
 ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
                                                   const std::string& input_digest) {
   std::unique_lock lock(mutex_);

@@ -1,5 +1,5 @@
 #pragma once
-// The client's end of one server's inference session: a gRPC stream, a
+// The client's end of one server's inference session over gRPC: a stream, a
 // reader thread that collects step results as they arrive (in push mode a
 // server may answer a step before the client sent its own copy), and the
 // checks of every answer (signature, step, shape).
@@ -14,24 +14,12 @@
 #include <thread>
 
 #include "brigade.grpc.pb.h"
+#include "client/hop_session.h"
 #include "client/route.h"
 #include "net/tensor_codec.h"
 #include "util/error.h"
 
 namespace brigade {
-
-// A server failed the session: the stream broke, it stalled past the step
-// timeout, or it answered something invalid. Carries the peer to ban and the
-// kind of failure, which decides for how long (client/ban_list.h).
-class HopFailure : public Error {
- public:
-  HopFailure(std::string peer, ErrorKind kind, const std::string& reason)
-      : Error(fmt::format("server {}: {}", peer.substr(0, 12), reason), kind),
-        peer(std::move(peer)),
-        reason(reason) {}
-  std::string peer;
-  std::string reason;
-};
 
 // How long a client waits for a hop's step before it counts as failed
 // (`--step-timeout`).
@@ -45,42 +33,24 @@ struct SessionParams {
   std::chrono::milliseconds step_timeout = kDefaultStepTimeout;
 };
 
-struct ReceivedStep {
-  rpc::StepResult meta;  // hidden cleared
-  WireTensor output;
-};
-
-class RemoteSession {
+class RemoteSession final : public HopSession {
  public:
-  // Opens the session; throws HopFailure when the server refuses it or does
-  // not answer within the step timeout.
+  // Opens the session; throws HopFailure when the server refuses it, does
+  // not answer within the step timeout or answers as another peer.
   RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
                 const SessionParams& params);
-  ~RemoteSession();
+  ~RemoteSession() override;
   RemoteSession(const RemoteSession&) = delete;
   RemoteSession& operator=(const RemoteSession&) = delete;
 
-  const RouteHop& hop() const { return hop_; }
-  const std::string& session_id() const { return session_id_; }
-
-  // Push routing for the following steps: where this server sends its
-  // outputs (next hop first; empty: no push) and who may push to it.
-  void send_route(const std::vector<rpc::Hop>& next, const std::string& upstream_peer);
-
-  // Sends the client's copy of a step's input.
-  void send_step(int64_t step_id, int32_t position, const WireTensor& hidden);
-
-  // Every answer received so far for `step_id` (a pushed one, then maybe a
-  // corrected one), unverified.
-  std::vector<ReceivedStep> results_of(int64_t step_id);
-
-  // Waits for the result of `step_id`, checks its signature, and returns it.
-  // A corrected result (after a bad push) replaces an earlier one. Throws
-  // HopFailure on timeout, a broken stream or a bad signature.
-  ReceivedStep wait_result(int64_t step_id);
-  // Waits for the result of `step_id` that was computed from the client's
-  // copy with digest `input_digest` (a corrected one if the first was not).
-  ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest);
+  const RouteHop& hop() const override { return hop_; }
+  const std::string& session_id() const override { return session_id_; }
+  void send_route(const std::vector<rpc::Hop>& next, const std::string& upstream_peer) override;
+  void send_step(int64_t step_id, int32_t position, const WireTensor& hidden) override;
+  std::vector<ReceivedStep> results_of(int64_t step_id) override;
+  // A corrected result (after a bad push) replaces an earlier one. Waits at
+  // most the step timeout; checks the output digest and the signature.
+  ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest) override;
 
  private:
   void read_loop();

@@ -1,20 +1,18 @@
 #pragma once
-// A BlockRunner whose blocks live on the swarm: it finds the servers in the
-// DHT, plans a route, opens one session per hop and runs every step through
-// them. When a server fails mid-session (stream error, stall, invalid data or
-// signature) it bans the server for as long as the failure's kind says
-// (client/ban_list.h), routes the failed
-// span over other servers, replays the session history to rebuild their KV
-// caches and carries on: the tokens equal an uninterrupted run's.
+// The generator's BlockRunner for blocks that live on the swarm: it joins the
+// DHT, waits until every block is served by servers of the model, and runs
+// every step through a SessionChain (client/session_chain.h) over gRPC hop
+// sessions. The chain does the work (routes, history, recovery, blame); this
+// adapter connects it to the DHT, the channels and the generator.
 
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 
 #include "client/ban_list.h"
 #include "client/remote_session.h"
-#include "client/route.h"
+#include "client/session_chain.h"
+#include "client/swarm_map.h"
 #include "dht/dht_node.h"
 #include "dht/swarm_directory.h"
 #include "model/config.h"
@@ -35,20 +33,12 @@ struct SwarmOptions {
   // routes pushes through its latency emulator this way).
   std::map<std::string, std::string> push_via;
   std::chrono::milliseconds step_timeout = kDefaultStepTimeout;
-  int max_recoveries = 16;                   // per forward call
-  std::chrono::milliseconds ban_base{2000};  // see client/ban_list.h
+  int max_recoveries = kDefaultMaxRecoveries;  // per forward call
+  std::chrono::milliseconds ban_base{2000};    // see client/ban_list.h
   // Weight formats to route through (`--formats`): "" routes through the one
   // format most servers of the model announce, "any" through every format,
   // anything else through that format only. Fixed for the whole session.
   std::string formats;
-};
-
-struct RecoveryEvent {
-  std::string failed_peer;
-  std::string reason;
-  std::vector<RouteHop> replacement;
-  int replayed_tokens = 0;
-  double ms = 0;
 };
 
 class SwarmBlockRunner : public BlockRunner {
@@ -65,60 +55,32 @@ class SwarmBlockRunner : public BlockRunner {
 
   void forward(std::vector<float>& hidden, int batch, int tokens, int position) override;
 
-  const std::vector<RouteHop>& route() const { return route_; }
+  const std::vector<RouteHop>& route() const { return chain_->route(); }
   // The weight format the route goes through ("" with --formats any).
-  const std::string& weight_format() const { return weight_format_; }
-  const std::vector<RecoveryEvent>& recoveries() const { return recoveries_; }
+  const std::string& weight_format() const { return map_->weight_format(); }
+  const std::vector<RecoveryEvent>& recoveries() const { return chain_->recoveries(); }
   // Mean over one-token steps of the servers' compute time, summed over hops.
   double mean_decode_compute_ms() const {
     return decode_steps_ ? decode_compute_ms_ / decode_steps_ : 0;
   }
+  // Called after each recovery, with what it did (set it before forward).
   std::function<void(const RecoveryEvent&)> on_recovery;
 
  private:
-  struct ActiveHop {
-    RouteHop route;
-    std::unique_ptr<RemoteSession> session;
-  };
-  // The inputs of one step at every block boundary the route had then.
-  struct PastStep {
-    int position = 0;
-    std::map<int, WireTensor> inputs;  // by first block of the hop
-  };
-
-  std::vector<RouteHop> plan(int first_block, int end_block);
-  std::unique_ptr<RemoteSession> open_session(const RouteHop& hop);
-  // Runs one step through hop `i` (relay), checking the digests.
-  WireTensor run_hop(ActiveHop& hop, int64_t step, int position, const WireTensor& input);
-  // Runs the current step through every hop, in push mode or relay mode.
-  WireTensor run_step(WireTensor input, int position, PastStep& record);
-  // Replaces hops_[index] with a fresh route over its span and replays history.
-  void recover(size_t index, const HopFailure& failure);
-  // Pings the online servers of view_ whose RTT is not known yet.
-  void measure_new_rtts();
-  // Push mode: tells every hop where to push and whom to take pushes from.
-  void send_routes();
-  // Push mode: the hops that pushed data they never signed to us in `step`.
-  std::vector<size_t> false_pushers(int64_t step);
+  // The real HopSessionFactory: a gRPC session on the pooled channel.
+  std::unique_ptr<HopSession> open_session(const RouteHop& hop);
 
   ModelConfig config_;
   ExpectedModel model_;
-  std::string weight_format_;
   SwarmOptions options_;
   int batch_, max_length_;
   std::unique_ptr<DhtNode> dht_;
   ChannelPool channels_;
-  SwarmView view_;
-  RouteCosts costs_;
-  std::vector<ActiveHop> hops_;
-  std::vector<RouteHop> route_;
-  std::vector<PastStep> history_;
-  int64_t next_step_ = 0;
-  double compute_ms_ = 0;  // server compute of the current step, summed over hops
+  BanList bans_;
+  std::unique_ptr<SwarmMap> map_;
+  std::unique_ptr<SessionChain> chain_;
   double decode_compute_ms_ = 0;
   int decode_steps_ = 0;
-  std::vector<RecoveryEvent> recoveries_;
-  BanList bans_;
 };
 
 }  // namespace brigade

@@ -3,9 +3,8 @@
 
 #include "client/remote_session.h"
 
-#include <gtest/gtest.h>
-
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include "net/channels.h"
 

@@ -1,0 +1,198 @@
+#include "client/session_chain.h"
+
+#include <spdlog/spdlog.h>
+
+#include <thread>
+
+#include "net/identity.h"
+
+namespace brigade {
+
+SessionChain::SessionChain(SwarmMap& map, BanList& bans, HopSessionFactory open,
+                           ChainOptions options)
+    : map_(map), bans_(bans), open_(std::move(open)), options_(std::move(options)) {
+  // A server may refuse the session (cache full, shutting down, faulty): ban
+  // it and plan the route again without it.
+  std::string refused;  // the last refusal, for the error when no route is left
+  for (int attempt = 1;; ++attempt) {
+    try {
+      route_ = map_.plan(0, map_.num_blocks(), bans_.excluded());
+    } catch (const Error& e) {
+      if (refused.empty()) throw;
+      fail("{} (after {})", e.what(), refused);
+    }
+    hops_.clear();
+    try {
+      for (const auto& hop : route_) hops_.push_back(open_(hop));
+      break;
+    } catch (const HopFailure& failure) {
+      require(attempt < options_.max_recoveries,
+              "cannot open a route after {} attempts; last failure: {}", attempt, failure.what());
+      spdlog::warn("{}; routing around it", failure.what());
+      refused = failure.what();
+      bans_.ban(failure.peer, failure.kind());
+    }
+  }
+  send_routes();
+}
+
+SessionChain::~SessionChain() = default;
+
+void SessionChain::send_routes() {
+  if (!options_.push) return;
+  for (size_t i = 0; i < hops_.size(); ++i) {
+    std::vector<rpc::Hop> next;
+    for (size_t j = i + 1; j < hops_.size(); ++j) {
+      const RouteHop& to = hops_[j]->hop();
+      rpc::Hop hop;
+      hop.set_peer(to.peer);
+      auto via = options_.push_via.find(to.address);
+      hop.set_address(via == options_.push_via.end() ? to.address : via->second);
+      hop.set_session_id(hops_[j]->session_id());
+      hop.set_start(to.start);
+      hop.set_end(to.end);
+      next.push_back(hop);
+    }
+    hops_[i]->send_route(next, i == 0 ? "" : hops_[i - 1]->hop().peer);
+  }
+}
+
+std::vector<size_t> SessionChain::false_pushers(int64_t step) {
+  std::vector<size_t> out;
+  for (size_t i = 1; i < hops_.size(); ++i) {
+    const auto results = hops_[i]->results_of(step);
+    bool corrected_for_upstream = false;
+    std::string pushed_input;
+    for (const auto& r : results) {
+      if (r.meta.from_push()) pushed_input = r.meta.input_digest();
+      if (r.meta.corrected() && r.meta.bad_push_peer() == hops_[i - 1]->hop().peer) {
+        corrected_for_upstream = true;
+      }
+    }
+    if (!corrected_for_upstream) continue;
+    // The upstream is to blame only if it pushed something it never signed
+    // to us: an honest server whose own input was corrected pushed its
+    // then-output, which we saw.
+    bool signed_it = false;
+    for (const auto& r : hops_[i - 1]->results_of(step)) {
+      if (r.meta.output_digest() == pushed_input) signed_it = true;
+    }
+    if (!signed_it) out.push_back(i - 1);
+  }
+  return out;
+}
+
+WireTensor SessionChain::run_hop(HopSession& hop, int64_t step, int position,
+                                 const WireTensor& input) {
+  hop.send_step(step, position, input);
+  ReceivedStep result = hop.wait_result_for_input(step, digest(input.bytes));
+  if (result.output.shape != input.shape) {
+    throw HopFailure(hop.hop().peer, ErrorKind::kMisbehaved,
+                     fmt::format("step {}: output shape differs from input", step));
+  }
+  step_compute_ms_ += result.meta.compute_ms();
+  return std::move(result.output);
+}
+
+ChainStep SessionChain::step(WireTensor x, int position) {
+  // Relay and push run the same loop: the client sends each hop its own copy
+  // of the input as soon as it has it. In push mode the server has usually
+  // computed the step from the upstream's push already, and its answer is
+  // waiting; the copy then only confirms it.
+  const auto step_id = static_cast<int64_t>(history_.size());
+  PastStep record{position, {}};
+  step_compute_ms_ = 0;
+  size_t i = 0;
+  int recoveries = 0;
+  while (i < hops_.size()) {
+    record.inputs[hops_[i]->hop().start] = x;
+    try {
+      x = run_hop(*hops_[i], step_id, position, x);
+      ++i;
+    } catch (const HopFailure& failure) {
+      require(recoveries < options_.max_recoveries,
+              "giving up after {} recoveries in one step; last failure: {}", recoveries,
+              failure.what());
+      ++recoveries;
+      recover(i, failure);
+    }
+  }
+  history_.push_back(std::move(record));
+  ChainStep out{std::move(x), step_compute_ms_};
+  if (options_.push) {
+    // Our output is right (every hop's input was checked); now drop the
+    // servers that pushed false data, highest index first so that indices
+    // of the others stay valid.
+    auto culprits = false_pushers(step_id);
+    for (auto it = culprits.rbegin(); it != culprits.rend(); ++it) {
+      recover(*it, HopFailure(hops_[*it]->hop().peer, ErrorKind::kMisbehaved,
+                              "pushed data that differs from its answer"));
+    }
+  }
+  return out;
+}
+
+void SessionChain::recover(size_t index, const HopFailure& failure) {
+  const auto began = std::chrono::steady_clock::now();
+  const RouteHop failed = hops_[index]->hop();
+  spdlog::warn("server {} failed on blocks [{}, {}): {}; re-routing", failed.peer.substr(0, 12),
+               failed.start, failed.end, failure.reason);
+  bans_.ban(failure.peer, failure.kind());
+  hops_[index].reset();
+  RecoveryEvent event;
+  event.failed_peer = failure.peer;
+  event.reason = failure.reason;
+
+  for (int attempt = 0;; ++attempt) {
+    require(attempt < options_.max_recoveries,
+            "cannot replace server {} for blocks [{}, {}) after {} attempts", failed.peer,
+            failed.start, failed.end, attempt);
+    // A fresh look at the swarm: servers may have joined since the start.
+    map_.refresh();
+    std::vector<RouteHop> replacement;
+    try {
+      replacement = map_.plan(failed.start, failed.end, bans_.excluded());
+    } catch (const Error& e) {
+      // Nobody else serves these blocks yet: wait for the swarm to heal.
+      spdlog::warn("no replacement yet: {}", e.what());
+      std::this_thread::sleep_for(options_.replan_wait);
+      continue;
+    }
+    std::vector<std::unique_ptr<HopSession>> fresh_hops;
+    int replayed = 0;
+    try {
+      for (const auto& hop : replacement) fresh_hops.push_back(open_(hop));
+      // Replay every past step exactly as it ran (same positions and token
+      // counts), so the new caches are bitwise what the old ones held.
+      for (size_t s = 0; s < history_.size(); ++s) {
+        PastStep& past = history_[s];
+        WireTensor x = past.inputs.at(failed.start);
+        for (auto& hop : fresh_hops) {
+          past.inputs[hop->hop().start] = x;
+          x = run_hop(*hop, static_cast<int64_t>(s), past.position, x);
+        }
+        replayed += static_cast<int>(x.shape[1]);
+      }
+    } catch (const HopFailure& again) {
+      spdlog::warn("replacement {} failed too: {}", again.peer.substr(0, 12), again.reason);
+      bans_.ban(again.peer, again.kind());
+      continue;
+    }
+    hops_.erase(hops_.begin() + static_cast<long>(index));
+    hops_.insert(hops_.begin() + static_cast<long>(index),
+                 std::make_move_iterator(fresh_hops.begin()),
+                 std::make_move_iterator(fresh_hops.end()));
+    route_.clear();
+    for (const auto& hop : hops_) route_.push_back(hop->hop());
+    send_routes();
+    event.replacement = replacement;
+    event.replayed_tokens = replayed;
+    event.ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+    recoveries_.push_back(event);
+    if (on_recovery) on_recovery(event);
+    return;
+  }
+}
+
+}  // namespace brigade

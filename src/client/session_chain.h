@@ -1,0 +1,114 @@
+#pragma once
+// A client's inference session across the swarm: one hop session per span of
+// the route, the history of every step's inputs at every block boundary, and
+// what keeps the chain whole when a server fails. On a failure (stream error,
+// stall, invalid answer, refused session) the chain bans the peer for as long
+// as the failure's kind says (client/ban_list.h), plans a route over the
+// failed span alone (client/swarm_map.h), opens sessions there and replays
+// the history into them, so that the outputs equal an uninterrupted run's. In
+// push mode it also replaces a server that pushed data it never signed to the
+// client (DESIGN.md, "Blame needs evidence").
+//
+// The chain never opens a connection itself: its hop sessions come from a
+// HopSessionFactory (client/hop_session.h), gRPC ones in SwarmBlockRunner,
+// fakes in tests. Not thread-safe: one generation drives it.
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/ban_list.h"
+#include "client/hop_session.h"
+#include "client/swarm_map.h"
+
+namespace brigade {
+
+// How many failures a chain absorbs: per step, and attempts to open the
+// route or to replace one failed server (`SwarmOptions::max_recoveries`).
+inline constexpr int kDefaultMaxRecoveries = 16;
+
+struct ChainOptions {
+  // Servers hand their outputs to the next hop directly; the chain tells
+  // each hop its successors and its upstream (RouteUpdate), and blames false
+  // pushers after every step.
+  bool push = false;
+  // The address servers should dial to push to a server, when it differs
+  // from the announced one (`--push-via`).
+  std::map<std::string, std::string> push_via;
+  int max_recoveries = kDefaultMaxRecoveries;
+  // How long to wait before reading the swarm again when no server can
+  // replace a failed one yet (one may be joining). Tests set 0.
+  std::chrono::milliseconds replan_wait{500};
+};
+
+// What one recovery did, for `brigade generate --jsonl` and the tests.
+struct RecoveryEvent {
+  std::string failed_peer;
+  std::string reason;
+  std::vector<RouteHop> replacement;
+  int replayed_tokens = 0;
+  double ms = 0;
+};
+
+// The outcome of one step through the whole chain.
+struct ChainStep {
+  WireTensor output;  // [batch, tokens, hidden] after the last block
+  // The servers' compute time for this step, summed over hops (replays run
+  // while recovering inside the step included).
+  double compute_ms = 0;
+};
+
+class SessionChain {
+ public:
+  // Plans a route over every block and opens its sessions; a server that
+  // refuses is banned and the route planned again without it. Throws Error
+  // when no route is left or after options.max_recoveries attempts.
+  // `map` and `bans` must outlive the chain.
+  SessionChain(SwarmMap& map, BanList& bans, HopSessionFactory open, ChainOptions options);
+  ~SessionChain();
+  SessionChain(const SessionChain&) = delete;
+  SessionChain& operator=(const SessionChain&) = delete;
+
+  // Runs the next step, [batch, tokens, hidden] at `position`, through every
+  // hop, checking that each hop computed from the input the client gave it,
+  // and recovering from failures on the way. Throws Error after
+  // options.max_recoveries recoveries in the step, or when a failed server
+  // cannot be replaced.
+  ChainStep step(WireTensor input, int position);
+
+  const std::vector<RouteHop>& route() const { return route_; }
+  const std::vector<RecoveryEvent>& recoveries() const { return recoveries_; }
+  // Called after each recovery, with what it did.
+  std::function<void(const RecoveryEvent&)> on_recovery;
+
+ private:
+  // The inputs of one step at every block boundary the route had then.
+  struct PastStep {
+    int position = 0;
+    std::map<int, WireTensor> inputs;  // by first block of the hop
+  };
+
+  // Runs one step through one hop, checking the answer's input and shape.
+  WireTensor run_hop(HopSession& hop, int64_t step, int position, const WireTensor& input);
+  // Replaces hops_[index] with a fresh route over its span and replays history.
+  void recover(size_t index, const HopFailure& failure);
+  // Push mode: tells every hop where to push and whom to take pushes from.
+  void send_routes();
+  // Push mode: the hops that pushed data they never signed to us in `step`.
+  std::vector<size_t> false_pushers(int64_t step);
+
+  SwarmMap& map_;
+  BanList& bans_;
+  HopSessionFactory open_;
+  ChainOptions options_;
+  std::vector<std::unique_ptr<HopSession>> hops_;
+  std::vector<RouteHop> route_;    // hops_' spans, for route()
+  std::vector<PastStep> history_;  // step id = index
+  double step_compute_ms_ = 0;     // of the step running now
+  std::vector<RecoveryEvent> recoveries_;
+};
+
+}  // namespace brigade
