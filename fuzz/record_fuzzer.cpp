@@ -41,7 +41,7 @@ void check_accepted(const ServerRecord& r, int block) {
   if (block != kDirectoryBlock && (r.block < r.start || r.block >= r.end)) {
     finding("block outside the span");
   }
-  if (r.state != "online" && r.state != "offline") finding("unknown state");
+  if (parse_state(state_name(r.state)) != r.state) finding("a state that does not round-trip");
   if (!(r.compute_ms_per_block >= 0) || r.cache_tokens_left < 0) finding("negative fields");
   if (r.peer != peer_id_of(r.public_key)) finding("peer id of another key");
   if (static_cast<int>(r.block_digests.size()) != r.end - r.start)

@@ -73,7 +73,8 @@ void add_status_command(CLI::App& app) {
       nlohmann::json s = r.to_json();
       s.erase("block");
       s.erase("expires_at");
-      const auto info = r.state == "online" ? query_info(channels, r.address) : std::nullopt;
+      const auto info =
+          r.state == ServerState::kOnline ? query_info(channels, r.address) : std::nullopt;
       s["reachable"] = info.has_value();
       if (info) {
         s["cache_tokens_left"] = info->cache_tokens_left();
@@ -105,7 +106,8 @@ void add_status_command(CLI::App& app) {
                            s["push"]["mismatched"].get<uint64_t>());
       }
       std::string state = s["state"].get<std::string>();
-      if (state == "online" && !s["reachable"].get<bool>()) state = "unreachable";
+      if (state == state_name(ServerState::kOnline) && !s["reachable"].get<bool>())
+        state = "unreachable";
       std::cout << fmt::format(
           "{:<14}{:<12}{:<24}{:<8}{:<10}{:<9}{:>10.2f}{:>12}  {:<24}{:<10}{:<16}{}\n",
           s["peer"].get<std::string>().substr(0, 12), s["name"].get<std::string>(),

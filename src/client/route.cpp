@@ -47,7 +47,7 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
   std::vector<std::string> other_formats;  // for the error below
   for (const auto& s : servers) {
     if (!request.weight_format.empty() && s.weight_format != request.weight_format) {
-      if (s.state == "online") {
+      if (s.state == ServerState::kOnline) {
         other_formats.push_back(
             fmt::format("{} ({}, blocks [{}, {}))", s.peer, s.weight_format, s.start, s.end));
       }
@@ -55,7 +55,7 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
     }
     // An infinite RTT (no answer to pings) or speed makes a server unusable,
     // so that the error below names its blocks.
-    if (s.state == "online" && !request.excluded.count(s.peer) &&
+    if (s.state == ServerState::kOnline && !request.excluded.count(s.peer) &&
         s.cache_tokens_left >= request.cache_tokens_needed &&
         std::isfinite(client_rtt(costs, s.peer)) && std::isfinite(s.compute_ms_per_block)) {
       usable.push_back(&s);
@@ -147,7 +147,7 @@ std::string choose_weight_format(const std::vector<ServerRecord>& servers,
   };
   std::map<std::string, Tally> by_format;
   for (const auto& s : servers) {
-    if (s.state != "online") continue;
+    if (s.state != ServerState::kOnline) continue;
     Tally& t = by_format[s.weight_format];
     t.covered.resize(num_blocks, false);
     ++t.servers;

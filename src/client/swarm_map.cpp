@@ -16,7 +16,7 @@ SwarmMap::SwarmMap(SwarmView initial, RouteNeeds needs, Reader read, Pinger ping
 
 void SwarmMap::measure_new_rtts() {
   for (const auto& server : view_.servers) {
-    if (server.state == "online" && !costs_.client_rtt_ms.count(server.peer)) {
+    if (server.state == ServerState::kOnline && !costs_.client_rtt_ms.count(server.peer)) {
       costs_.client_rtt_ms[server.peer] = ping_(server.address);
     }
   }

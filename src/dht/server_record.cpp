@@ -10,6 +10,16 @@
 
 namespace brigade {
 
+const char* state_name(ServerState state) {
+  return state == ServerState::kOnline ? "online" : "offline";
+}
+
+std::optional<ServerState> parse_state(const std::string& name) {
+  if (name == "online") return ServerState::kOnline;
+  if (name == "offline") return ServerState::kOffline;
+  return std::nullopt;
+}
+
 double unix_now() {
   return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
@@ -29,7 +39,7 @@ nlohmann::json ServerRecord::to_json() const {
           {"start", start},
           {"end", end},
           {"address", address},
-          {"state", state},
+          {"state", state_name(state)},
           {"compute_ms_per_block", compute_ms_per_block},
           {"cache_tokens_left", cache_tokens_left},
           {"family", family},
@@ -127,7 +137,10 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     r.start = integer_field<int>(body, "start");
     r.end = integer_field<int>(body, "end");
     r.address = body.at("address").get<std::string>();
-    r.state = body.at("state").get<std::string>();
+    const std::string state = body.at("state").get<std::string>();
+    const auto parsed_state = parse_state(state);
+    if (!parsed_state) return reject("unknown state " + state);
+    r.state = *parsed_state;
     r.compute_ms_per_block = body.at("compute_ms_per_block").get<double>();
     r.cache_tokens_left = integer_field<int64_t>(body, "cache_tokens_left");
     r.family = body.at("family").get<std::string>();
@@ -146,7 +159,6 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
       return reject("block outside the announced span");
     }
     r.block_digests = block_digests_field(body, r.start, r.end);
-    if (r.state != "online" && r.state != "offline") return reject("unknown state " + r.state);
     if (r.weight_format.empty() || !is_record_text(r.weight_format, kMaxRecordIdBytes)) {
       return reject("weight format is empty, too long or has control characters");
     }

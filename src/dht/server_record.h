@@ -14,6 +14,12 @@
 
 namespace brigade {
 
+// Whether a server takes sessions. Spelled "online" / "offline" only in the
+// record's JSON.
+enum class ServerState { kOnline, kOffline };
+const char* state_name(ServerState state);
+std::optional<ServerState> parse_state(const std::string& name);
+
 struct ServerRecord {
   std::string peer;        // peer id, derived from public_key
   std::string public_key;  // raw 32 bytes
@@ -23,7 +29,7 @@ struct ServerRecord {
   int block = 0;           // the DHT key this copy is stored under (kDirectoryBlock: the directory)
   int start = 0, end = 0;  // the server's whole span [start, end)
   std::string address;     // host:port of its gRPC endpoint
-  std::string state = "online";     // "online" | "offline"
+  ServerState state = ServerState::kOnline;
   double compute_ms_per_block = 0;  // one token, batch 1, measured at start
   int64_t cache_tokens_left = 0;
   std::string family;

@@ -154,7 +154,7 @@ SwarmView read_swarm(DhtNode& dht, const ExpectedModel& expected,
       view.excluded.push_back({record, std::move(why)});
       continue;
     }
-    if (record.state == "online") {
+    if (record.state == ServerState::kOnline) {
       for (int b = record.start; b < std::min(record.end, num_blocks); ++b) served[b] = true;
     }
     view.servers.push_back(record);
@@ -187,10 +187,12 @@ SwarmView wait_for_full_swarm(DhtNode& dht, const ExpectedModel& expected,
         return false;
       };
       for (const auto& e : view.excluded) {
-        if (e.record.state == "online" && covers_missing(e.record)) reasons.push_back(e.reason);
+        if (e.record.state == ServerState::kOnline && covers_missing(e.record))
+          reasons.push_back(e.reason);
       }
       for (const auto& r : read_directory(dht)) {
-        if (r.model == expected.id || r.state != "online" || !covers_missing(r)) continue;
+        if (r.model == expected.id || r.state != ServerState::kOnline || !covers_missing(r))
+          continue;
         if (auto why = mismatch(r, expected); !why.empty()) reasons.push_back(why);
       }
       fail("the swarm does not serve blocks [{}] of model {} ({} servers of it found after {} s){}",

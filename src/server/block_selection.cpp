@@ -10,7 +10,7 @@ namespace brigade {
 std::vector<double> block_throughput(const SwarmView& view, int num_layers) {
   std::vector<double> throughput(num_layers, 0.0);
   for (const auto& server : view.servers) {
-    if (server.state != "online") continue;
+    if (server.state != ServerState::kOnline) continue;
     const double speed = 1000.0 / std::max(server.compute_ms_per_block, 1e-3);
     for (int b = std::max(0, server.start); b < std::min(server.end, num_layers); ++b) {
       throughput[b] += speed;

@@ -89,13 +89,13 @@ Server::Server(ServerOptions options)
 
   spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)", start, end,
                model_id_, model_name_, address_, identity_.peer_id(), compute_ms_per_block_);
-  announce(*dht_, record("online"), identity_);
+  announce(*dht_, record(ServerState::kOnline), identity_);
   announcer_ = std::thread([this] { announce_loop(); });
 }
 
 Server::~Server() { shutdown(); }
 
-ServerRecord Server::record(const std::string& state) const {
+ServerRecord Server::record(ServerState state) const {
   ServerRecord r;
   r.model = model_id_;
   r.model_name = model_name_;
@@ -127,7 +127,7 @@ void Server::measure_next_rtts() {
   const SwarmView view = read_swarm(*dht_, expected_);
   std::map<std::string, double> rtts;
   for (const auto& s : view.servers) {
-    if (s.state != "online" || s.peer == identity_.peer_id()) continue;
+    if (s.state != ServerState::kOnline || s.peer == identity_.peer_id()) continue;
     if (s.start <= span_->end() && span_->end() < s.end) {
       const double rtt = channels_.ping_ms(s.address);
       if (std::isfinite(rtt)) rtts[s.peer] = rtt;
@@ -146,7 +146,7 @@ void Server::announce_loop() {
                          [this] { return stopping_; })) {
     lock.unlock();
     if (!options_.family.empty()) measure_next_rtts();
-    announce(*dht_, record("online"), identity_);
+    announce(*dht_, record(ServerState::kOnline), identity_);
     lock.lock();
     wait = options_.record_ttl / 3;
   }
@@ -161,7 +161,7 @@ void Server::shutdown() {
   wake_.notify_all();
   if (announcer_.joinable()) announcer_.join();
   if (!span_ || !grpc_server_) return;
-  announce(*dht_, record("offline"), identity_);
+  announce(*dht_, record(ServerState::kOffline), identity_);
   // Give the offline records a moment to reach the DHT before it stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   service_->stop();

@@ -46,7 +46,7 @@ class Server {
   double compute_ms_per_block() const { return compute_ms_per_block_; }
 
  private:
-  ServerRecord record(const std::string& state) const;
+  ServerRecord record(ServerState state) const;
   void announce_loop();
   // Family hint: RTTs to the servers that serve the block right after ours.
   void measure_next_rtts();

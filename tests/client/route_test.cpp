@@ -149,7 +149,7 @@ TEST(Route, SkipsExcludedPeers) {
 
 TEST(Route, SkipsOfflineServers) {
   std::vector<ServerRecord> servers = {server("gone", 0, 6, 0.1), server("a", 0, 6, 3.0)};
-  servers[0].state = "offline";
+  servers[0].state = ServerState::kOffline;
   EXPECT_EQ(describe(plan_route(servers, blocks(6), {})), "a[0,6)");
 }
 
@@ -333,7 +333,7 @@ TEST(Route, ChoosesTheFormatMostServersAnnounce) {
   // Offline servers do not count; ties go to the smaller name.
   std::vector<ServerRecord> tie = {in_format(server("a", 0, 6), "int8"), server("b", 0, 6),
                                    in_format(server("c", 0, 6), "int8")};
-  tie[2].state = "offline";
+  tie[2].state = ServerState::kOffline;
   EXPECT_EQ(choose_weight_format(tie, "", 6), "f32");
 }
 

@@ -33,7 +33,7 @@ ServerRecord sample_record(int block = 2) {
   r.start = 1;
   r.end = 4;
   r.address = "127.0.0.1:5555";
-  r.state = "online";
+  r.state = ServerState::kOnline;
   r.compute_ms_per_block = 0.75;
   r.cache_tokens_left = 4096;
   r.family = "lan";
@@ -357,18 +357,18 @@ TEST(SwarmDirectory, LatestRecordOfAPeerWins) {
   r.num_blocks = 3;
   fill_digests(r);
   announce(b, r, id);
-  r.state = "offline";
+  r.state = ServerState::kOffline;
   r.expires_at += 1;
   announce(b, r, id);  // same value ids: replaces the online records
   SwarmView view;
   const auto deadline = std::chrono::steady_clock::now() + 15s;
   while (std::chrono::steady_clock::now() < deadline) {
     view = read_swarm(a, "offline-model", 3, 2000ms);
-    if (view.servers.size() == 1 && view.servers[0].state == "offline") break;
+    if (view.servers.size() == 1 && view.servers[0].state == ServerState::kOffline) break;
     std::this_thread::sleep_for(100ms);
   }
   ASSERT_EQ(view.servers.size(), 1u);
-  EXPECT_EQ(view.servers[0].state, "offline");
+  EXPECT_EQ(view.servers[0].state, ServerState::kOffline);
   EXPECT_EQ(view.missing_blocks, (std::vector<int>{0, 1, 2}));
 }
 
@@ -480,7 +480,7 @@ TEST(ChooseBlocks, WeighsServersBySpeedAndIgnoresOfflineOnes) {
   EXPECT_DOUBLE_EQ(throughput[0], 1000.0);
   EXPECT_DOUBLE_EQ(throughput[5], 100.0);
   // An offline server adds nothing.
-  view.servers[0].state = "offline";
+  view.servers[0].state = ServerState::kOffline;
   EXPECT_EQ(choose_blocks(view, 6, 3), 0);
   EXPECT_DOUBLE_EQ(block_throughput(view, 6)[0], 0.0);
   // Spans reaching past the model are clipped.
