@@ -57,7 +57,7 @@ RemoteSession::~RemoteSession() { close(); }
 
 void RemoteSession::close() {
   {
-    std::lock_guard lock(write_mutex_);
+    MutexLock lock(write_mutex_);
     if (!writes_done_) {
       writes_done_ = true;
       stream_->WritesDone();
@@ -66,8 +66,9 @@ void RemoteSession::close() {
   // The server ends the stream once it sees WritesDone; cancel in case it
   // stalls so that the reader never blocks the client's exit.
   {
-    std::unique_lock lock(mutex_);
-    if (!arrived_.wait_for(lock, std::chrono::milliseconds(500), [this] { return ended_; })) {
+    MutexLock lock(mutex_);
+    if (!arrived_.wait_for(mutex_, std::chrono::milliseconds(500),
+                           [this]() BRIGADE_REQUIRES(mutex_) { return ended_; })) {
       context_.TryCancel();
     }
   }
@@ -101,14 +102,14 @@ void RemoteSession::read_loop() {
       failure = e.what();
       break;
     }
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     results_[pending.meta.step_id()].push_back(std::move(pending));
     pending = ReceivedStep{};
     arrived_.notify_all();
   }
   if (!failure.empty()) context_.TryCancel();
   const grpc::Status status = stream_->Finish();
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   ended_ = true;
   end_kind_ = !failure.empty() ? ErrorKind::kMisbehaved
               : status.ok()    ? ErrorKind::kUnavailable
@@ -127,19 +128,19 @@ void RemoteSession::send_route(const std::vector<rpc::Hop>& next,
   auto* route = request.mutable_route();
   for (const auto& hop : next) *route->add_next() = hop;
   route->set_upstream_peer(upstream_peer);
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   stream_->Write(request);  // a broken stream shows in the reader
 }
 
 std::vector<ReceivedStep> RemoteSession::results_of(int64_t step_id) {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   auto it = results_.find(step_id);
   return it == results_.end() ? std::vector<ReceivedStep>{} : it->second;
 }
 
 void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTensor& hidden) {
   const auto chunks = split_chunks(hidden);
-  std::lock_guard lock(write_mutex_);
+  MutexLock lock(write_mutex_);
   for (size_t i = 0; i < chunks.size(); ++i) {
     rpc::InferenceRequest request;
     auto* step = request.mutable_step();
@@ -153,40 +154,41 @@ void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTenso
 
 ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
                                                   const std::string& input_digest) {
-  std::unique_lock lock(mutex_);
   const auto matches = [&](const ReceivedStep& r) {
     return input_digest.empty() || r.meta.input_digest() == input_digest;
   };
-  const auto ready = [&] {
-    auto it = results_.find(step_id);
-    if (it != results_.end()) {
-      for (const auto& r : it->second) {
-        if (matches(r)) return true;
-      }
-    }
-    return ended_;
-  };
-  if (!arrived_.wait_for(lock, params_.step_timeout, ready)) {
-    context_.TryCancel();
-    throw HopFailure(
-        hop_.peer, ErrorKind::kUnavailable,
-        fmt::format("no answer to step {} within {} ms", step_id, params_.step_timeout.count()));
-  }
-  auto it = results_.find(step_id);
   ReceivedStep found;
-  bool have = false;
-  if (it != results_.end()) {
-    for (auto& r : it->second) {
-      if (matches(r)) {
-        found = r;
-        have = true;
+  {
+    MutexLock lock(mutex_);
+    const auto ready = [&]() BRIGADE_REQUIRES(mutex_) {
+      auto it = results_.find(step_id);
+      if (it != results_.end()) {
+        for (const auto& r : it->second) {
+          if (matches(r)) return true;
+        }
+      }
+      return ended_;
+    };
+    if (!arrived_.wait_for(mutex_, params_.step_timeout, ready)) {
+      context_.TryCancel();
+      throw HopFailure(
+          hop_.peer, ErrorKind::kUnavailable,
+          fmt::format("no answer to step {} within {} ms", step_id, params_.step_timeout.count()));
+    }
+    auto it = results_.find(step_id);
+    bool have = false;
+    if (it != results_.end()) {
+      for (auto& r : it->second) {
+        if (matches(r)) {
+          found = r;
+          have = true;
+        }
       }
     }
+    if (!have) throw HopFailure(hop_.peer, end_kind_, end_reason_);
+    // Older steps are settled; keep only what bad-push checks may still read.
+    results_.erase(results_.begin(), results_.lower_bound(step_id - 1));
   }
-  if (!have) throw HopFailure(hop_.peer, end_kind_, end_reason_);
-  // Older steps are settled; keep only what bad-push checks may still read.
-  results_.erase(results_.begin(), results_.lower_bound(step_id - 1));
-  lock.unlock();
   const std::string output_digest = digest(found.output.bytes);
   if (output_digest != found.meta.output_digest()) {
     throw HopFailure(hop_.peer, ErrorKind::kMisbehaved,

@@ -18,6 +18,7 @@
 #include "client/route.h"
 #include "net/tensor_codec.h"
 #include "util/error.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -62,15 +63,18 @@ class RemoteSession final : public HopSession {
   std::unique_ptr<rpc::Brigade::Stub> stub_;
   grpc::ClientContext context_;
   std::unique_ptr<grpc::ClientReaderWriter<rpc::InferenceRequest, rpc::InferenceResponse>> stream_;
-  std::mutex write_mutex_;
-  bool writes_done_ = false;
+  // One writer at a time on the stream (steps, routes, WritesDone).
+  Mutex write_mutex_;
+  bool writes_done_ BRIGADE_GUARDED_BY(write_mutex_) = false;
 
-  std::mutex mutex_;
-  std::condition_variable arrived_;
-  std::map<int64_t, std::vector<ReceivedStep>> results_;  // every answer per step, in order
-  bool ended_ = false;
-  std::string end_reason_;
-  ErrorKind end_kind_ = ErrorKind::kUnavailable;
+  // What the reader thread hands to the waiting caller.
+  Mutex mutex_;
+  CondVar arrived_;
+  // Every answer per step, in order.
+  std::map<int64_t, std::vector<ReceivedStep>> results_ BRIGADE_GUARDED_BY(mutex_);
+  bool ended_ BRIGADE_GUARDED_BY(mutex_) = false;
+  std::string end_reason_ BRIGADE_GUARDED_BY(mutex_);
+  ErrorKind end_kind_ BRIGADE_GUARDED_BY(mutex_) = ErrorKind::kUnavailable;
   std::thread reader_;
 };
 

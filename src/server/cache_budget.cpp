@@ -7,8 +7,8 @@ void CacheBudget::acquire(int64_t tokens, std::chrono::milliseconds wait) {
     fail(ErrorKind::kRefused, "cache full: a session needs {} tokens, the server holds at most {}",
          tokens, capacity_);
   }
-  std::unique_lock lock(mutex_);
-  if (!freed_.wait_for(lock, wait, [&] { return left_ >= tokens; })) {
+  MutexLock lock(mutex_);
+  if (!freed_.wait_for(mutex_, wait, [&]() BRIGADE_REQUIRES(mutex_) { return left_ >= tokens; })) {
     fail(ErrorKind::kRefused,
          "cache full: a session needs {} tokens, {} of {} are free after waiting {} ms", tokens,
          left_, capacity_, wait.count());
@@ -18,14 +18,14 @@ void CacheBudget::acquire(int64_t tokens, std::chrono::milliseconds wait) {
 
 void CacheBudget::release(int64_t tokens) {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     left_ += tokens;
   }
   freed_.notify_all();
 }
 
 int64_t CacheBudget::left() const {
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   return left_;
 }
 

@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "util/error.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -25,9 +26,9 @@ class CacheBudget {
 
  private:
   const int64_t capacity_;
-  mutable std::mutex mutex_;
-  std::condition_variable freed_;
-  int64_t left_;
+  mutable Mutex mutex_;
+  CondVar freed_;
+  int64_t left_ BRIGADE_GUARDED_BY(mutex_);
 };
 
 // Returns the reserved tokens to the budget on destruction.

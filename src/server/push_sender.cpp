@@ -11,7 +11,7 @@ PushSender::PushSender(const Identity& identity, PushCounters& counters)
 
 PushSender::~PushSender() {
   {
-    std::lock_guard lock(mutex_);
+    MutexLock lock(mutex_);
     stopping_ = true;
   }
   wake_.notify_all();
@@ -21,7 +21,7 @@ PushSender::~PushSender() {
 void PushSender::push(const rpc::Hop& target, int64_t step_id, int32_t position,
                       const WireTensor& output) {
   Job job{target.address(), make_push(identity_, target.session_id(), step_id, position, output)};
-  std::lock_guard lock(mutex_);
+  MutexLock lock(mutex_);
   if (queue_.size() >= limits::kMaxQueuedPushes) {
     ++counters_.send_failed;
     return;
@@ -31,13 +31,16 @@ void PushSender::push(const rpc::Hop& target, int64_t step_id, int32_t position,
 }
 
 void PushSender::run() {
-  std::unique_lock lock(mutex_);
   while (true) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-    if (stopping_) return;
-    Job job = std::move(queue_.front());
-    queue_.pop_front();
-    lock.unlock();
+    Job job;
+    {
+      MutexLock lock(mutex_);
+      wake_.wait(mutex_,
+                 [this]() BRIGADE_REQUIRES(mutex_) { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      job = std::move(queue_.front());
+      queue_.pop_front();
+    }
     auto stub = rpc::Brigade::NewStub(channels_.channel(job.address));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
@@ -54,7 +57,6 @@ void PushSender::run() {
       spdlog::info("push of step {} to {} failed: {}", job.request.step_id(), job.address,
                    status.error_message());
     }
-    lock.lock();
   }
 }
 

@@ -16,6 +16,7 @@
 #include "net/identity.h"
 #include "net/tensor_codec.h"
 #include "server/push_sink.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -38,10 +39,10 @@ class PushSender final : public PushSink {
   const Identity& identity_;
   PushCounters& counters_;
   ChannelPool channels_;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::deque<Job> queue_;
-  bool stopping_ = false;
+  Mutex mutex_;
+  CondVar wake_;
+  std::deque<Job> queue_ BRIGADE_GUARDED_BY(mutex_);
+  bool stopping_ BRIGADE_GUARDED_BY(mutex_) = false;
   std::thread worker_;
 };
 

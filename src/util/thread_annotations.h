@@ -6,6 +6,8 @@
 // the annotations compile to nothing. Use Mutex and MutexLock (std::mutex
 // carries no annotations in libstdc++).
 
+#include <chrono>
+#include <condition_variable>
 #include <mutex>
 
 #if defined(__clang__)
@@ -21,6 +23,7 @@
 #define BRIGADE_ACQUIRE(...) BRIGADE_THREAD_ANNOTATION(acquire_capability(__VA_ARGS__))
 #define BRIGADE_RELEASE(...) BRIGADE_THREAD_ANNOTATION(release_capability(__VA_ARGS__))
 #define BRIGADE_EXCLUDES(...) BRIGADE_THREAD_ANNOTATION(locks_excluded(__VA_ARGS__))
+#define BRIGADE_NO_THREAD_SAFETY_ANALYSIS BRIGADE_THREAD_ANNOTATION(no_thread_safety_analysis)
 
 namespace brigade {
 
@@ -43,6 +46,34 @@ class BRIGADE_SCOPED_CAPABILITY MutexLock {
 
  private:
   Mutex& mutex_;
+};
+
+// A condition variable for Mutex. The waits are called with the Mutex held
+// (by a MutexLock in the caller) and return holding it; `ready` runs with it
+// held, so a lambda that reads guarded data says so:
+//   cv.wait_for(mu, timeout, [&]() BRIGADE_REQUIRES(mu) { return done_; });
+class CondVar {
+ public:
+  template <class Rep, class Period, class Predicate>
+  bool wait_for(Mutex& mutex, std::chrono::duration<Rep, Period> timeout, Predicate ready)
+      BRIGADE_REQUIRES(mutex) BRIGADE_NO_THREAD_SAFETY_ANALYSIS {
+    std::unique_lock<Mutex> lock(mutex, std::adopt_lock);
+    const bool done = cv_.wait_for(lock, timeout, ready);
+    lock.release();  // the caller's MutexLock still owns it
+    return done;
+  }
+  template <class Predicate>
+  void wait(Mutex& mutex, Predicate ready)
+      BRIGADE_REQUIRES(mutex) BRIGADE_NO_THREAD_SAFETY_ANALYSIS {
+    std::unique_lock<Mutex> lock(mutex, std::adopt_lock);
+    cv_.wait(lock, ready);
+    lock.release();
+  }
+  void notify_one() { cv_.notify_one(); }
+  void notify_all() { cv_.notify_all(); }
+
+ private:
+  std::condition_variable_any cv_;
 };
 
 }  // namespace brigade
