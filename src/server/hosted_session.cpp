@@ -9,6 +9,7 @@
 #include "util/error.h"
 
 namespace brigade {
+
 HostedSession::HostedSession(const rpc::OpenSession& open, const BlockSpan& span,
                              const Identity& identity, std::mutex& compute_mutex,
                              std::unique_ptr<CacheReservation> reservation, PushCounters& counters,

@@ -6,6 +6,7 @@
 #include "net/push.h"
 
 namespace brigade {
+
 PushSender::PushSender(const Identity& identity, PushCounters& counters)
     : identity_(identity), counters_(counters), worker_([this] { run(); }) {}
 
