@@ -75,6 +75,14 @@ size_t row_bytes(WeightFormat format, int in_dim) {
   return 0;
 }
 
+// The stored type of a float format (the inverse of stored_format).
+DType stored_dtype(WeightFormat format) {
+  require(!is_quantized(format), "{} is not a stored format", format_name(format));
+  return format == WeightFormat::kF32    ? DType::F32
+         : format == WeightFormat::kBF16 ? DType::BF16
+                                         : DType::F16;
+}
+
 size_t quant_bytes(WeightFormat format, int in_dim) {
   return format == WeightFormat::kInt8 ? static_cast<size_t>(in_dim)
                                        : static_cast<size_t>(in_dim) / 2;
@@ -98,6 +106,10 @@ int round_clamped(float v, int lo, int hi) {
   if (v >= static_cast<float>(hi)) return hi;
   return static_cast<int>(v + (v >= 0 ? 0.5f : -0.5f));
 }
+
+// Whether int4 block b of a row of `blocks` shares its 32 bytes with a
+// neighbour (every block but an odd last one).
+bool in_pair(int b, int blocks) { return b % 2 == 1 || b + 1 < blocks; }
 
 float max_abs(const float* x) {
   float amax = 0;
@@ -141,13 +153,13 @@ void quantize_row(WeightFormat format, const float* x, uint8_t* row, int n) {
       uint8_t levels[kBlock];
       d = quantize_block_q4(x + b * kBlock, levels);
       uint8_t* pair = row + (b / 2) * kBlock;
-      if (b % 2 == 1) {
-        for (int j = 0; j < kBlock; ++j) pair[j] |= static_cast<uint8_t>(levels[j] << 4);
-      } else if (b + 1 < blocks) {
-        for (int j = 0; j < kBlock; ++j) pair[j] = levels[j];
-      } else {
+      if (!in_pair(b, blocks)) {
         for (int j = 0; j < kBlock / 2; ++j)
           pair[j] = static_cast<uint8_t>(levels[j] | (levels[j + kBlock / 2] << 4));
+      } else if (b % 2 == 1) {
+        for (int j = 0; j < kBlock; ++j) pair[j] |= static_cast<uint8_t>(levels[j] << 4);
+      } else {
+        for (int j = 0; j < kBlock; ++j) pair[j] = levels[j];
       }
     }
     const uint16_t h = f32_to_f16(d);
@@ -179,7 +191,7 @@ float unpack_block(WeightFormat format, const uint8_t* row, int n, int b, int8_t
   std::memcpy(&d, row + quant_bytes(format, n) + 2 * b, 2);
   if (format == WeightFormat::kInt8) {
     std::memcpy(q, row + static_cast<size_t>(b) * kBlock, kBlock);
-  } else if (b + 1 < n / kBlock || b % 2 == 1) {  // one half of a pair
+  } else if (in_pair(b, n / kBlock)) {
     const uint8_t* pair = row + static_cast<size_t>(b / 2) * kBlock;
     const int shift = b % 2 == 1 ? 4 : 0;
     for (int j = 0; j < kBlock; ++j) q[j] = static_cast<int8_t>(((pair[j] >> shift) & 0x0F) - 8);
@@ -197,15 +209,9 @@ void dequantize_row(WeightFormat format, const void* row, float* out, int n) {
   const auto* bytes = static_cast<const uint8_t*>(row);
   switch (format) {
     case WeightFormat::kF32:
-      std::memcpy(out, bytes, static_cast<size_t>(n) * 4);
-      return;
     case WeightFormat::kBF16:
     case WeightFormat::kF16:
-      for (int i = 0; i < n; ++i) {
-        uint16_t h;
-        std::memcpy(&h, bytes + 2 * i, 2);
-        out[i] = format == WeightFormat::kBF16 ? bf16_to_f32(h) : f16_to_f32(h);
-      }
+      dtype_to_f32(stored_dtype(format), bytes, out, static_cast<size_t>(n));
       return;
     case WeightFormat::kInt8:
     case WeightFormat::kInt4:

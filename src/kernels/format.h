@@ -28,6 +28,8 @@ bool is_quantized(WeightFormat format);
 
 // The format that computes with weights exactly as stored as `dtype`.
 WeightFormat stored_format(DType dtype);
+// The inverse for f32/bf16/f16; Error for a quantized format.
+DType stored_dtype(WeightFormat format);
 
 // The load-time quantization a user asks for with --quant.
 enum class Quant { kNone, kInt8, kInt4 };
