@@ -178,16 +178,19 @@ PushVerdict HostedSession::on_push(const StepInput& input, const std::string& se
     return PushVerdict::kAccepted;
   }
   try {
-    validate(input);
-    const StepOutcome outcome = compute(input, true);
-    unconfirmed_.push_back(
-        {input.step_id, input.position, outcome.result.input_digest(), sender_peer});
-    deliver_and_push(outcome, input.position);
+    run_pushed(input, sender_peer);
     run_waiting_pushes();
   } catch (const Error& e) {
     return drop(e.what());
   }
   return PushVerdict::kAccepted;
+}
+
+void HostedSession::run_pushed(const StepInput& input, const std::string& pusher) {
+  validate(input);
+  const StepOutcome outcome = compute(input, true);
+  unconfirmed_.push_back({input.step_id, input.position, outcome.result.input_digest(), pusher});
+  deliver_and_push(outcome, input.position);
 }
 
 void HostedSession::run_waiting_pushes() {
@@ -202,11 +205,7 @@ void HostedSession::run_waiting_pushes() {
     auto [input, pusher] = std::move(it->second);
     waiting_pushes_.erase(it);
     try {
-      validate(input);
-      const StepOutcome outcome = compute(input, true);
-      unconfirmed_.push_back(
-          {input.step_id, input.position, outcome.result.input_digest(), pusher});
-      deliver_and_push(outcome, input.position);
+      run_pushed(input, pusher);
     } catch (const Error& e) {
       spdlog::info("session {}: dropping a waiting push: {}", id_, e.what());
       ++counters_.dropped;

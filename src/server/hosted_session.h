@@ -97,6 +97,9 @@ class HostedSession {
   // Computes the next step (REQUIRES: validate() passed).
   StepOutcome compute(const StepInput& input, bool from_push) BRIGADE_REQUIRES(mutex_);
   void deliver_and_push(StepOutcome outcome, int32_t position) BRIGADE_REQUIRES(mutex_);
+  // Runs the next step from a push by `pusher`, kept unconfirmed until the
+  // client's copy arrives. Throws Error on an invalid input.
+  void run_pushed(const StepInput& input, const std::string& pusher) BRIGADE_REQUIRES(mutex_);
   void run_waiting_pushes() BRIGADE_REQUIRES(mutex_);
 
   const std::string id_;
