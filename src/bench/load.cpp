@@ -112,7 +112,10 @@ void run_client(const LoadTarget& target, int c, std::barrier<>& ready, Client& 
     SwarmOptions options;
     options.initial_peers = {parse_host_port(target.dht_address, "dht")};
     options.push = !target.flags.no_push;
-    options.step_timeout = std::chrono::milliseconds(60000);
+    // Many sessions queue on each server: a load run measures throughput,
+    // not how fast a stalled server is replaced.
+    options.deadlines.floor = std::chrono::milliseconds(10000);
+    options.deadlines.cap = std::chrono::milliseconds(60000);
     runner = std::make_unique<SwarmBlockRunner>(target.config, target.model, options, 1,
                                                 target.max_length);
   } catch (const std::exception& e) {

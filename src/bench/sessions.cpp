@@ -13,6 +13,7 @@
 #include "bench/proc_status.h"
 #include "bench/swarm_setup.h"
 #include "bench/timing.h"
+#include "client/deadlines.h"
 #include "client/remote_session.h"
 #include "model/config.h"
 #include "model/kv_cache.h"
@@ -87,7 +88,7 @@ void run_sessions(const SessionsFlags& flags, const ModelConfig& config, const R
   params.max_length = flags.max_length;
   params.hidden_size = config.hidden_size;
   for (int s = 0; s < count; ++s) {
-    RemoteSession session(hop, channel, params);
+    RemoteSession session(hop, channel, params, kDefaultStepTimeout);
     int position = 0;
     for (int step = 0; step < flags.steps; ++step) {
       const int tokens = step == 0 ? 4 : 1;
@@ -95,7 +96,7 @@ void run_sessions(const SessionsFlags& flags, const ModelConfig& config, const R
       for (size_t i = 0; i < values.size(); ++i) values[i] = 0.01f * ((i + s + step) % 17);
       session.send_step(step, position,
                         make_wire_tensor(values, {1, tokens, config.hidden_size}, rpc::WIRE_F32));
-      session.wait_result(step);
+      session.wait_result(step, kDefaultStepTimeout);
       position += tokens;
     }
   }

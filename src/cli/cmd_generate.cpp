@@ -46,7 +46,7 @@ void add_generate_command(CLI::App& app) {
     std::string formats, model_name;
     // The defaults are SwarmOptions'.
     double wait_for_swarm_s = std::chrono::duration<double>(SwarmOptions{}.wait_for_swarm).count();
-    double step_timeout_s = std::chrono::duration<double>(SwarmOptions{}.step_timeout).count();
+    double step_timeout_s = std::chrono::duration<double>(SwarmOptions{}.deadlines.cap).count();
     bool no_push = false;
     bool jsonl = false;
     EngineFlags engine;  // for the LM head, the one matrix the client multiplies with
@@ -64,7 +64,9 @@ void add_generate_command(CLI::App& app) {
                   "Seconds to wait until every block is served")
       ->capture_default_str();
   cmd->add_option("--step-timeout", flags->step_timeout_s,
-                  "Seconds a server may take for one step before it is replaced")
+                  "Most seconds a server may take for one step before it is replaced (each "
+                  "step's deadline is derived from the server's speed and round trip, at most "
+                  "this)")
       ->capture_default_str();
   cmd->add_option("--wire-dtype", flags->wire_dtype, "Hidden states on the wire: f32|bf16|f16")
       ->capture_default_str();
@@ -105,7 +107,7 @@ void add_generate_command(CLI::App& app) {
     require(!options.initial_peers.empty(), "--initial-peers is empty");
     options.wait_for_swarm =
         std::chrono::milliseconds(static_cast<int64_t>(flags->wait_for_swarm_s * 1000));
-    options.step_timeout =
+    options.deadlines.cap =
         std::chrono::milliseconds(static_cast<int64_t>(flags->step_timeout_s * 1000));
     options.push = !flags->no_push;
     options.dtype = parse_wire_dtype(flags->wire_dtype);

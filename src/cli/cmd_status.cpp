@@ -2,8 +2,10 @@
 
 #include <fmt/ranges.h>
 
+#include <future>
 #include <iostream>
 #include <map>
+#include <optional>
 
 #include "brigade.grpc.pb.h"
 #include "cli/commands.h"
@@ -67,14 +69,22 @@ void add_status_command(CLI::App& app) {
                             {"missing_blocks", view.missing_blocks}});
       for (int b : view.missing_blocks) missing.push_back(b);
     }
+    // Every server at once: a silent address costs one Info deadline in all,
+    // not one each.
     ChannelPool channels;
-    nlohmann::json servers = nlohmann::json::array();
+    std::vector<std::future<std::optional<rpc::InfoResponse>>> infos;
     for (const auto& r : directory) {
+      infos.push_back(std::async(std::launch::async, [&channels, &r]() {
+        return r.state == ServerState::kOnline ? query_info(channels, r.address) : std::nullopt;
+      }));
+    }
+    nlohmann::json servers = nlohmann::json::array();
+    for (size_t i = 0; i < directory.size(); ++i) {
+      const ServerRecord& r = directory[i];
       nlohmann::json s = r.to_json();
       s.erase("block");
       s.erase("expires_at");
-      const auto info =
-          r.state == ServerState::kOnline ? query_info(channels, r.address) : std::nullopt;
+      const auto info = infos[i].get();
       s["reachable"] = info.has_value();
       if (info) {
         s["cache_tokens_left"] = info->cache_tokens_left();

@@ -30,10 +30,18 @@ bool BanList::banned(const std::string& peer, Clock::time_point now) const {
   return it != bans_.end() && it->second.until > now;
 }
 
-std::set<std::string> BanList::excluded(Clock::time_point now) const {
+int BanList::suspicions(const std::string& peer) const {
+  auto it = suspicions_.find(peer);
+  return it == suspicions_.end() ? 0 : it->second;
+}
+
+std::set<std::string> BanList::excluded(Clock::time_point now, Suspects suspects) const {
   std::set<std::string> out;
   for (const auto& [peer, ban] : bans_)
     if (ban.until > now) out.insert(peer);
+  if (suspects == kAvoidSuspects) {
+    for (const auto& [peer, count] : suspicions_) out.insert(peer);
+  }
   return out;
 }
 

@@ -5,9 +5,17 @@
 //     not wear off;
 //   refused (cache full, shutting down): briefly, `base`, never escalating:
 //     the server is honest and may have room again soon;
-//   unavailable or invalid (unreachable, timed out, refused our request):
+//   unavailable or invalid (unreachable, broken stream, refused our request):
 //     `base` doubled for each repeated failure of the same peer, up to 2^10.
-// Not thread-safe: one client session chain owns it.
+// And a peer can be suspected (suspect()): it stalled after taking a session
+// (no answer within its deadline) or refused one although it announced room
+// for it. A liar does exactly this to win routes and waste the client's time;
+// so does an honest server on an overloaded machine, now and then. Suspects
+// are avoided for the rest of the run, unless no route is left without them
+// (excluded(kForgiveSuspects)), and each suspicion doubles the deadline the
+// peer gets next time (client/deadlines.h).
+// The list lives as long as the client's run (SwarmBlockRunner), across its
+// sessions. Not thread-safe: one client session chain uses it at a time.
 
 #include <chrono>
 #include <functional>
@@ -32,11 +40,19 @@ class BanList {
 
   void ban(const std::string& peer, ErrorKind kind) { ban(peer, kind, now_()); }
   void ban(const std::string& peer, ErrorKind kind, Clock::time_point now);
+  void suspect(const std::string& peer) { ++suspicions_[peer]; }
+  // How many times `peer` was suspected in this run.
+  int suspicions(const std::string& peer) const;
+
   bool banned(const std::string& peer) const { return banned(peer, now_()); }
   bool banned(const std::string& peer, Clock::time_point now) const;
-  // The peers banned at `now`.
-  std::set<std::string> excluded() const { return excluded(now_()); }
-  std::set<std::string> excluded(Clock::time_point now) const;
+
+  enum Suspects { kAvoidSuspects, kForgiveSuspects };
+  // The peers banned at `now`, and the suspects unless forgiven.
+  std::set<std::string> excluded(Suspects suspects = kAvoidSuspects) const {
+    return excluded(now_(), suspects);
+  }
+  std::set<std::string> excluded(Clock::time_point now, Suspects suspects = kAvoidSuspects) const;
 
  private:
   struct Ban {
@@ -46,6 +62,7 @@ class BanList {
   std::chrono::milliseconds base_;
   Now now_;
   std::map<std::string, Ban> bans_;
+  std::map<std::string, int> suspicions_;
 };
 
 }  // namespace brigade

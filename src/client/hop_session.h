@@ -6,6 +6,7 @@
 // give the chain fakes through a HopSessionFactory, so that recovery, replay
 // and blame run in-process.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,8 +29,16 @@ class HopFailure : public Error {
       : Error(fmt::format("server {}: {}", peer.substr(0, 12), reason), kind),
         peer(std::move(peer)),
         reason(reason) {}
+  // The server took the stream or the session and then said nothing within
+  // its deadline: what a liar does to stall clients (client/ban_list.h).
+  static HopFailure stall(std::string peer, const std::string& reason) {
+    HopFailure failure(std::move(peer), ErrorKind::kUnavailable, reason);
+    failure.stalled = true;
+    return failure;
+  }
   std::string peer;
   std::string reason;
+  bool stalled = false;
 };
 
 // One answer of a server to one step.
@@ -58,17 +67,24 @@ class HopSession {
   // corrected one), unverified: evidence for blame, not data to use.
   virtual std::vector<ReceivedStep> results_of(int64_t step_id) = 0;
 
-  // Waits for the result of `step_id` that was computed from the client's
-  // copy with digest `input_digest` (a corrected one if the first was not;
-  // "": any), checks it (output digest, signature) and returns it. Throws
-  // HopFailure on timeout, a broken stream or an invalid answer.
-  virtual ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest) = 0;
+  // Waits up to `timeout` for the result of `step_id` that was computed
+  // from the client's copy with digest `input_digest` (a corrected one if the
+  // first was not; "": any), checks it (output digest, signature) and
+  // returns it. Throws HopFailure on a broken stream or an invalid answer,
+  // HopFailure::stall on timeout.
+  virtual ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest,
+                                             std::chrono::milliseconds timeout) = 0;
   // The latest result of `step_id`, whatever input it was computed from.
-  ReceivedStep wait_result(int64_t step_id) { return wait_result_for_input(step_id, ""); }
+  ReceivedStep wait_result(int64_t step_id, std::chrono::milliseconds timeout) {
+    return wait_result_for_input(step_id, "", timeout);
+  }
 };
 
-// Opens a session over `hop` (its server and span). Throws HopFailure when
-// the server refuses it, does not answer or answers as another peer.
-using HopSessionFactory = std::function<std::unique_ptr<HopSession>(const RouteHop& hop)>;
+// Opens a session over `hop` (its server and span), waiting at most
+// `timeout` for the server to take it. Throws HopFailure when the server
+// refuses it or answers as another peer, HopFailure::stall when it does not
+// answer.
+using HopSessionFactory = std::function<std::unique_ptr<HopSession>(
+    const RouteHop& hop, std::chrono::milliseconds timeout)>;
 
 }  // namespace brigade

@@ -18,7 +18,7 @@ std::string random_session_id() {
 }
 
 RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
-                             const SessionParams& params)
+                             const SessionParams& params, std::chrono::milliseconds open_timeout)
     : hop_(hop), params_(params), session_id_(random_session_id()) {
   stub_ = rpc::Brigade::NewStub(channel);
   stream_ = stub_->Inference(&context_);
@@ -32,14 +32,21 @@ RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel>
   open->set_dtype(params.dtype);
   rpc::InferenceResponse response;
   bool opened;
+  const auto began = std::chrono::steady_clock::now();
   {
     // A server that accepts the stream and never answers must not hold the
-    // client: the open has the step timeout as its deadline.
-    CancelAfter deadline(context_, params.step_timeout);
+    // client: the open has a deadline of its own.
+    CancelAfter deadline(context_, open_timeout);
     opened = stream_->Write(request) && stream_->Read(&response) && response.has_opened();
   }
   if (!opened) {
     const grpc::Status status = stream_->Finish();
+    if (status.error_code() == grpc::StatusCode::CANCELLED &&
+        std::chrono::steady_clock::now() - began >= open_timeout) {
+      throw HopFailure::stall(
+          hop.peer, fmt::format("no answer to the session open at {} within {} ms", hop.address,
+                                open_timeout.count()));
+    }
     throw HopFailure(hop.peer, status.ok() ? ErrorKind::kUnavailable : kind_of(status),
                      fmt::format("refused the session at {}: {}", hop.address,
                                  status.ok() ? "no answer" : status.error_message()));
@@ -152,8 +159,8 @@ void RemoteSession::send_step(int64_t step_id, int32_t position, const WireTenso
   }
 }
 
-ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
-                                                  const std::string& input_digest) {
+ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id, const std::string& input_digest,
+                                                  std::chrono::milliseconds timeout) {
   const auto matches = [&](const ReceivedStep& r) {
     return input_digest.empty() || r.meta.input_digest() == input_digest;
   };
@@ -169,11 +176,10 @@ ReceivedStep RemoteSession::wait_result_for_input(int64_t step_id,
       }
       return ended_;
     };
-    if (!arrived_.wait_for(mutex_, params_.step_timeout, ready)) {
+    if (!arrived_.wait_for(mutex_, timeout, ready)) {
       context_.TryCancel();
-      throw HopFailure(
-          hop_.peer, ErrorKind::kUnavailable,
-          fmt::format("no answer to step {} within {} ms", step_id, params_.step_timeout.count()));
+      throw HopFailure::stall(
+          hop_.peer, fmt::format("no answer to step {} within {} ms", step_id, timeout.count()));
     }
     auto it = results_.find(step_id);
     bool have = false;

@@ -22,24 +22,20 @@
 
 namespace brigade {
 
-// How long a client waits for a hop's step before it counts as failed
-// (`--step-timeout`).
-inline constexpr std::chrono::milliseconds kDefaultStepTimeout{20000};
-
 struct SessionParams {
   int batch = 1;
   int max_length = 0;
   int hidden_size = 0;
   rpc::WireDType dtype = rpc::WIRE_F32;
-  std::chrono::milliseconds step_timeout = kDefaultStepTimeout;
 };
 
 class RemoteSession final : public HopSession {
  public:
-  // Opens the session; throws HopFailure when the server refuses it, does
-  // not answer within the step timeout or answers as another peer.
+  // Opens the session; throws HopFailure when the server refuses it or
+  // answers as another peer, HopFailure::stall when it does not answer
+  // within `open_timeout`.
   RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
-                const SessionParams& params);
+                const SessionParams& params, std::chrono::milliseconds open_timeout);
   ~RemoteSession() override;
   RemoteSession(const RemoteSession&) = delete;
   RemoteSession& operator=(const RemoteSession&) = delete;
@@ -49,9 +45,10 @@ class RemoteSession final : public HopSession {
   void send_route(const std::vector<rpc::Hop>& next, const std::string& upstream_peer) override;
   void send_step(int64_t step_id, int32_t position, const WireTensor& hidden) override;
   std::vector<ReceivedStep> results_of(int64_t step_id) override;
-  // A corrected result (after a bad push) replaces an earlier one. Waits at
-  // most the step timeout; checks the output digest and the signature.
-  ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest) override;
+  // A corrected result (after a bad push) replaces an earlier one. Checks
+  // the output digest and the signature.
+  ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest,
+                                     std::chrono::milliseconds timeout) override;
 
  private:
   void read_loop();

@@ -130,7 +130,8 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
   while (e > first) {
     const auto [b, prev] = from[e][j];
     const ServerRecord& s = *usable[j];
-    route.insert(route.begin(), RouteHop{s.peer, s.public_key, s.address, s.family, b, e});
+    route.insert(route.begin(), RouteHop{s.peer, s.public_key, s.address, s.family, b, e,
+                                         s.compute_ms_per_block, client_rtt(costs, s.peer)});
     e = b;
     j = prev;
   }

@@ -19,6 +19,10 @@ struct RouteHop {
   std::string family;
   int start = 0;
   int end = 0;
+  // One token through one block, in ms: as announced, or as the client
+  // measured it when slower (client/swarm_map.h). Sets the hop's deadlines.
+  double compute_ms_per_block = 0;
+  double rtt_ms = 0;  // the client's round trip to the server, as measured
 };
 
 struct RouteCosts {

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "net/identity.h"
@@ -11,29 +12,59 @@ namespace brigade {
 SessionChain::SessionChain(SwarmMap& map, BanList& bans, HopSessionFactory open,
                            ChainOptions options)
     : map_(map), bans_(bans), open_(std::move(open)), options_(std::move(options)) {
-  // A server may refuse the session (cache full, shutting down, faulty): ban
-  // it and plan the route again without it.
+  // A server may refuse the session (cache full, shutting down, faulty) or
+  // not answer: ban or suspect it and plan the route again without it.
   std::string refused;  // the last refusal, for the error when no route is left
-  for (int attempt = 1;; ++attempt) {
+  while (true) {
     try {
-      route_ = map_.plan(0, map_.num_blocks(), bans_.excluded());
+      route_ = plan(0, map_.num_blocks());
     } catch (const Error& e) {
       if (refused.empty()) throw;
       fail("{} (after {})", e.what(), refused);
     }
     hops_.clear();
     try {
-      for (const auto& hop : route_) hops_.push_back(open_(hop));
+      for (const auto& hop : route_) hops_.push_back(open_hop(hop));
       break;
     } catch (const HopFailure& failure) {
-      require(attempt < options_.max_recoveries,
-              "cannot open a route after {} attempts; last failure: {}", attempt, failure.what());
       spdlog::warn("{}; routing around it", failure.what());
       refused = failure.what();
-      bans_.ban(failure.peer, failure.kind());
+      charge(failure);
     }
   }
   send_routes();
+}
+
+std::vector<RouteHop> SessionChain::plan(int first_block, int end_block) {
+  try {
+    return map_.plan(first_block, end_block, bans_.excluded());
+  } catch (const Error& avoiding_suspects) {
+    try {
+      return map_.plan(first_block, end_block, bans_.excluded(BanList::kForgiveSuspects));
+    } catch (const Error&) {
+      throw avoiding_suspects;
+    }
+  }
+}
+
+std::unique_ptr<HopSession> SessionChain::open_hop(const RouteHop& hop) {
+  return open_(hop, options_.deadlines.open_after(bans_.suspicions(hop.peer)));
+}
+
+void SessionChain::charge(const HopFailure& failure) {
+  // A stall and a refusal of a session the server announced room for are
+  // what liars do to win routes and waste time; an honest server does them
+  // rarely. Both make the peer a suspect for the run.
+  if (failure.stalled || failure.kind() == ErrorKind::kRefused) {
+    bans_.suspect(failure.peer);
+  } else {
+    bans_.ban(failure.peer, failure.kind());
+  }
+  if (++failures_[failure.peer] == 1) return;
+  ++repeated_failures_;
+  require(repeated_failures_ < options_.max_recoveries,
+          "giving up after {} repeated failures of the same servers; last failure: {}",
+          repeated_failures_, failure.what());
 }
 
 SessionChain::~SessionChain() = default;
@@ -84,11 +115,23 @@ std::vector<size_t> SessionChain::false_pushers(int64_t step) {
 
 WireTensor SessionChain::run_hop(HopSession& hop, int64_t step, int position,
                                  const WireTensor& input) {
+  const RouteHop& to = hop.hop();
+  const int blocks = to.end - to.start;
+  const int batch = static_cast<int>(input.shape[0]);
+  const int tokens = batch * static_cast<int>(input.shape[1]);
+  const auto timeout = options_.deadlines.step(to.compute_ms_per_block, blocks, tokens, to.rtt_ms,
+                                               bans_.suspicions(to.peer));
+  const auto began = std::chrono::steady_clock::now();
   hop.send_step(step, position, input);
-  ReceivedStep result = hop.wait_result_for_input(step, digest(input.bytes));
+  ReceivedStep result = hop.wait_result_for_input(step, digest(input.bytes), timeout);
   if (result.output.shape != input.shape) {
-    throw HopFailure(hop.hop().peer, ErrorKind::kMisbehaved,
+    throw HopFailure(to.peer, ErrorKind::kMisbehaved,
                      fmt::format("step {}: output shape differs from input", step));
+  }
+  if (input.shape[1] == 1 && blocks > 0) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
+    map_.observe(to.peer, std::max(0.0, ms - to.rtt_ms) / (blocks * batch));
   }
   step_compute_ms_ += result.meta.compute_ms();
   return std::move(result.output);
@@ -103,17 +146,12 @@ ChainStep SessionChain::step(WireTensor x, int position) {
   PastStep record{position, {}};
   step_compute_ms_ = 0;
   size_t i = 0;
-  int recoveries = 0;
   while (i < hops_.size()) {
     record.inputs[hops_[i]->hop().start] = x;
     try {
       x = run_hop(*hops_[i], step_id, position, x);
       ++i;
     } catch (const HopFailure& failure) {
-      require(recoveries < options_.max_recoveries,
-              "giving up after {} recoveries in one step; last failure: {}", recoveries,
-              failure.what());
-      ++recoveries;
       recover(i, failure);
     }
   }
@@ -137,23 +175,23 @@ void SessionChain::recover(size_t index, const HopFailure& failure) {
   const RouteHop failed = hops_[index]->hop();
   spdlog::warn("server {} failed on blocks [{}, {}): {}; re-routing", failed.peer.substr(0, 12),
                failed.start, failed.end, failure.reason);
-  bans_.ban(failure.peer, failure.kind());
+  charge(failure);
   hops_[index].reset();
   RecoveryEvent event;
   event.failed_peer = failure.peer;
   event.reason = failure.reason;
 
-  for (int attempt = 0;; ++attempt) {
-    require(attempt < options_.max_recoveries,
-            "cannot replace server {} for blocks [{}, {}) after {} attempts", failed.peer,
-            failed.start, failed.end, attempt);
+  for (int waits = 0;;) {
     // A fresh look at the swarm: servers may have joined since the start.
     map_.refresh();
     std::vector<RouteHop> replacement;
     try {
-      replacement = map_.plan(failed.start, failed.end, bans_.excluded());
+      replacement = plan(failed.start, failed.end);
     } catch (const Error& e) {
       // Nobody else serves these blocks yet: wait for the swarm to heal.
+      require(++waits < options_.max_recoveries,
+              "cannot replace server {} for blocks [{}, {}) after {} attempts: {}", failed.peer,
+              failed.start, failed.end, waits, e.what());
       spdlog::warn("no replacement yet: {}", e.what());
       std::this_thread::sleep_for(options_.replan_wait);
       continue;
@@ -161,7 +199,7 @@ void SessionChain::recover(size_t index, const HopFailure& failure) {
     std::vector<std::unique_ptr<HopSession>> fresh_hops;
     int replayed = 0;
     try {
-      for (const auto& hop : replacement) fresh_hops.push_back(open_(hop));
+      for (const auto& hop : replacement) fresh_hops.push_back(open_hop(hop));
       // Replay every past step exactly as it ran (same positions and token
       // counts), so the new caches are bitwise what the old ones held.
       for (size_t s = 0; s < history_.size(); ++s) {
@@ -175,7 +213,7 @@ void SessionChain::recover(size_t index, const HopFailure& failure) {
       }
     } catch (const HopFailure& again) {
       spdlog::warn("replacement {} failed too: {}", again.peer.substr(0, 12), again.reason);
-      bans_.ban(again.peer, again.kind());
+      charge(again);
       continue;
     }
     hops_.erase(hops_.begin() + static_cast<long>(index));

@@ -21,13 +21,18 @@
 #include <vector>
 
 #include "client/ban_list.h"
+#include "client/deadlines.h"
 #include "client/hop_session.h"
 #include "client/swarm_map.h"
 
 namespace brigade {
 
-// How many failures a chain absorbs: per step, and attempts to open the
-// route or to replace one failed server (`SwarmOptions::max_recoveries`).
+// How many failures a chain absorbs (`SwarmOptions::max_recoveries`): a
+// peer's first failure is not counted, for it cannot fail that way again
+// soon (client/ban_list.h), so that twenty hostile identities cost twenty
+// quick failures and not the session; each further failure of a peer that
+// failed before is. Also how many times a replacement is looked for while no
+// server can take over a failed span.
 inline constexpr int kDefaultMaxRecoveries = 16;
 
 struct ChainOptions {
@@ -39,6 +44,8 @@ struct ChainOptions {
   // from the announced one (`--push-via`).
   std::map<std::string, std::string> push_via;
   int max_recoveries = kDefaultMaxRecoveries;
+  // How long to wait for each server (client/deadlines.h).
+  Deadlines deadlines;
   // How long to wait before reading the swarm again when no server can
   // replace a failed one yet (one may be joining). Tests set 0.
   std::chrono::milliseconds replan_wait{500};
@@ -91,7 +98,18 @@ class SessionChain {
     std::map<int, WireTensor> inputs;  // by first block of the hop
   };
 
-  // Runs one step through one hop, checking the answer's input and shape.
+  // The cheapest route over [first_block, end_block) avoiding banned and
+  // suspected peers; when none is left, one through suspects (they may only
+  // have been slow). Throws the first Error when neither exists.
+  std::vector<RouteHop> plan(int first_block, int end_block);
+  // Opens a session over `hop` with the open's deadline for that peer.
+  std::unique_ptr<HopSession> open_hop(const RouteHop& hop);
+  // Bans or suspects the failed peer as its failure says and charges the
+  // failure to the chain's budget (kDefaultMaxRecoveries). Throws Error,
+  // naming `failure`, when the budget is spent.
+  void charge(const HopFailure& failure);
+  // Runs one step through one hop, checking the answer's input and shape,
+  // within the hop's deadline; measures the server's speed on decode steps.
   WireTensor run_hop(HopSession& hop, int64_t step, int position, const WireTensor& input);
   // Replaces hops_[index] with a fresh route over its span and replays history.
   void recover(size_t index, const HopFailure& failure);
@@ -109,6 +127,8 @@ class SessionChain {
   std::vector<PastStep> history_;  // step id = index
   double step_compute_ms_ = 0;     // of the step running now
   std::vector<RecoveryEvent> recoveries_;
+  std::map<std::string, int> failures_;  // by peer, in this chain
+  int repeated_failures_ = 0;            // failures of peers that had failed before
 };
 
 }  // namespace brigade

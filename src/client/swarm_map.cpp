@@ -1,6 +1,9 @@
 #include "client/swarm_map.h"
 
 #include <algorithm>
+#include <cmath>
+#include <future>
+#include <map>
 
 namespace brigade {
 
@@ -15,11 +18,40 @@ SwarmMap::SwarmMap(SwarmView initial, RouteNeeds needs, Reader read, Pinger ping
 }
 
 void SwarmMap::measure_new_rtts() {
+  std::map<std::string, std::future<double>> pings;
   for (const auto& server : view_.servers) {
-    if (server.state == ServerState::kOnline && !costs_.client_rtt_ms.count(server.peer)) {
-      costs_.client_rtt_ms[server.peer] = ping_(server.address);
+    if (server.state == ServerState::kOnline && !costs_.client_rtt_ms.count(server.peer) &&
+        !pings.count(server.peer)) {
+      pings[server.peer] = std::async(std::launch::async, ping_, server.address);
     }
   }
+  for (auto& [peer, rtt] : pings) costs_.client_rtt_ms[peer] = rtt.get();
+}
+
+void SwarmMap::observe(const std::string& peer, double ms_per_block) {
+  if (!(ms_per_block >= 0) || !std::isfinite(ms_per_block)) return;
+  auto [it, fresh] = measured_ms_per_block_.emplace(peer, ms_per_block);
+  // Smoothed: one lucky or unlucky step does not decide.
+  if (!fresh) it->second = (it->second + ms_per_block) / 2;
+}
+
+std::vector<ServerRecord> SwarmMap::credible_servers() const {
+  double fastest_measured = 0;
+  for (const auto& [peer, ms] : measured_ms_per_block_) {
+    if (fastest_measured == 0 || ms < fastest_measured) fastest_measured = ms;
+  }
+  std::vector<ServerRecord> out = view_.servers;
+  for (auto& server : out) {
+    auto it = measured_ms_per_block_.find(server.peer);
+    if (it != measured_ms_per_block_.end()) {
+      server.compute_ms_per_block = std::max(server.compute_ms_per_block, it->second);
+    } else if (fastest_measured > 0) {
+      // Unproven: a hair slower than the fastest proven server, so that
+      // among equals the route goes through servers seen working.
+      server.compute_ms_per_block = std::max(server.compute_ms_per_block, fastest_measured * 1.01);
+    }
+  }
+  return out;
 }
 
 void SwarmMap::refresh() {
@@ -36,7 +68,7 @@ std::vector<RouteHop> SwarmMap::plan(int first_block, int end_block,
   request.cache_tokens_needed = needs_.cache_tokens_needed;
   request.excluded = excluded;
   request.weight_format = weight_format_;
-  auto route = plan_route(view_.servers, request, costs_);
+  auto route = plan_route(credible_servers(), request, costs_);
   // A route may end past end_block only if a server's span does; trim it.
   std::vector<RouteHop> out;
   for (auto hop : route) {

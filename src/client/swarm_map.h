@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <set>
 #include <string>
 #include <vector>
@@ -53,14 +54,24 @@ class SwarmMap {
   // read finds nothing.
   void refresh();
 
+  // What the client measured of `peer`: one token through one block took
+  // `ms_per_block`. From then on routes and deadlines count the server as
+  // no faster than that; and a server not measured yet counts as no faster
+  // than the fastest one measured, so that announcing a speed wins nothing
+  // until the server has shown it (a liar's 0.0001 ms/block included).
+  void observe(const std::string& peer, double ms_per_block);
+
   int num_blocks() const { return needs_.num_blocks; }
   // The weight format routes go through ("" with --formats any).
   const std::string& weight_format() const { return weight_format_; }
   const SwarmView& view() const { return view_; }
 
  private:
-  // Pings the online servers of view_ whose round trip is not known yet.
+  // Pings the online servers of view_ whose round trip is not known yet, all
+  // at once: a silent address costs one ping timeout, not one each.
   void measure_new_rtts();
+  // view_'s servers with the speeds routes count (see observe()).
+  std::vector<ServerRecord> credible_servers() const;
 
   SwarmView view_;
   RouteNeeds needs_;
@@ -68,6 +79,7 @@ class SwarmMap {
   Pinger ping_;
   std::string weight_format_;
   RouteCosts costs_;
+  std::map<std::string, double> measured_ms_per_block_;
 };
 
 }  // namespace brigade

@@ -32,8 +32,13 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
   chain.push = options_.push;
   chain.push_via = options_.push_via;
   chain.max_recoveries = options_.max_recoveries;
+  chain.deadlines = options_.deadlines;
   chain_ = std::make_unique<SessionChain>(
-      *map_, bans_, [this](const RouteHop& hop) { return open_session(hop); }, chain);
+      *map_, bans_,
+      [this](const RouteHop& hop, std::chrono::milliseconds timeout) {
+        return open_session(hop, timeout);
+      },
+      chain);
   chain_->on_recovery = [this](const RecoveryEvent& event) {
     if (on_recovery) on_recovery(event);
   };
@@ -41,14 +46,14 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
 
 SwarmBlockRunner::~SwarmBlockRunner() = default;
 
-std::unique_ptr<HopSession> SwarmBlockRunner::open_session(const RouteHop& hop) {
+std::unique_ptr<HopSession> SwarmBlockRunner::open_session(const RouteHop& hop,
+                                                           std::chrono::milliseconds timeout) {
   SessionParams params;
   params.batch = batch_;
   params.max_length = max_length_;
   params.hidden_size = config_.hidden_size;
   params.dtype = options_.dtype;
-  params.step_timeout = options_.step_timeout;
-  return std::make_unique<RemoteSession>(hop, channels_.channel(hop.address), params);
+  return std::make_unique<RemoteSession>(hop, channels_.channel(hop.address), params, timeout);
 }
 
 void SwarmBlockRunner::forward(std::vector<float>& hidden, int batch, int tokens, int position) {

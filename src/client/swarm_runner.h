@@ -32,8 +32,9 @@ struct SwarmOptions {
   // from the announced one (a tunnel between servers; the WAN benchmark
   // routes pushes through its latency emulator this way).
   std::map<std::string, std::string> push_via;
-  std::chrono::milliseconds step_timeout = kDefaultStepTimeout;
-  int max_recoveries = kDefaultMaxRecoveries;  // per forward call
+  // How long to wait for servers; `--step-timeout` sets deadlines.cap.
+  Deadlines deadlines;
+  int max_recoveries = kDefaultMaxRecoveries;  // see client/session_chain.h
   std::chrono::milliseconds ban_base{2000};    // see client/ban_list.h
   // Weight formats to route through (`--formats`): "" routes through the one
   // format most servers of the model announce, "any" through every format,
@@ -68,7 +69,7 @@ class SwarmBlockRunner : public BlockRunner {
 
  private:
   // The real HopSessionFactory: a gRPC session on the pooled channel.
-  std::unique_ptr<HopSession> open_session(const RouteHop& hop);
+  std::unique_ptr<HopSession> open_session(const RouteHop& hop, std::chrono::milliseconds timeout);
 
   ModelConfig config_;
   ExpectedModel model_;

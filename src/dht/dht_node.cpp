@@ -9,6 +9,8 @@
 #include <mutex>
 #include <thread>
 
+#include "dht/record_policy.h"
+#include "dht/server_record.h"
 #include "util/error.h"
 
 namespace brigade {
@@ -39,16 +41,31 @@ DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_pe
   } catch (const std::exception& e) {
     fail("cannot start the DHT node on {}: {}", listen.str(), e.what());
   }
-  // OpenDHT's default type refuses to replace a stored value by a new one
-  // with the same id, so storing nodes would keep a server's first record
-  // forever and drop its refreshes and its "offline" record. Our values may
-  // be replaced: they are signed records that readers verify, and readers
-  // keep the newest record of each peer.
+  // Every value another node sends under Brigade's type passes the record
+  // policy (dht/record_policy.h): only its owner can store or replace a
+  // server's record, here as on every other Brigade node.
+  const auto text = [](const dht::Value& v) { return std::string(v.data.begin(), v.data.end()); };
+  const auto under = [](const dht::InfoHash& hash) {
+    return [hash](const std::string& key) { return dht::InfoHash::get(key) == hash; };
+  };
   runner_->registerType(dht::ValueType(
       kRecordValueType, "brigade-record", std::chrono::minutes(10),
-      dht::ValueType::DEFAULT_STORE_POLICY,
-      [](dht::InfoHash, const std::shared_ptr<dht::Value>&, std::shared_ptr<dht::Value>&,
-         const dht::InfoHash&, const dht::SockAddr&) { return true; }));
+      [text, under](dht::InfoHash hash, std::shared_ptr<dht::Value>& value, const dht::InfoHash&,
+                    const dht::SockAddr& from) {
+        const std::string why = refuse_to_store(text(*value), under(hash), unix_now());
+        if (!why.empty())
+          spdlog::debug("DHT: not storing a value from {}: {}", from.toString(), why);
+        return why.empty();
+      },
+      [text, under](dht::InfoHash hash, const std::shared_ptr<dht::Value>& old_value,
+                    std::shared_ptr<dht::Value>& new_value, const dht::InfoHash&,
+                    const dht::SockAddr& from) {
+        const std::string why =
+            refuse_to_replace(text(*old_value), text(*new_value), under(hash), unix_now());
+        if (!why.empty())
+          spdlog::debug("DHT: not replacing a value from {}: {}", from.toString(), why);
+        return why.empty();
+      }));
   for (const auto& peer : initial_peers) {
     runner_->bootstrap(peer.host, std::to_string(peer.port));
   }

@@ -2,7 +2,10 @@
 // A node of the Kademlia DHT (OpenDHT) that Brigade uses for discovery.
 // Confined to the address it is given: it binds IPv4 only on `listen`
 // (Config::bind4), never multicasts (peer discovery/publish off) and
-// bootstraps only from the peers it is told, never from public nodes.
+// bootstraps only from the peers it is told, never from public nodes. It
+// stores for others only what the record policy admits
+// (dht/record_policy.h): signed server records, replaced only by their
+// owner.
 
 #include <chrono>
 #include <cstdint>
@@ -36,6 +39,7 @@ class DhtNode {
 
   // Stores `bytes` under `key` with a stable `value_id`, so that a refresh
   // replaces the previous value of the same announcer instead of adding one.
+  // Other nodes keep it only if it is a record the policy admits.
   void put(const std::string& key, const std::string& bytes, uint64_t value_id);
   // Every value stored under `key` that the network returns before the
   // lookup completes or `timeout` passes.

@@ -152,6 +152,9 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     r.expires_at = body.at("expires_at").get<double>();
     if (!model.empty() && r.model != model) return reject("record of another model");
     if (r.block != block) return reject("record stored under another block's key");
+    if (r.num_blocks <= 0 || r.num_blocks > kMaxModelBlocks) {
+      return reject(fmt::format("claims {} blocks (at most {})", r.num_blocks, kMaxModelBlocks));
+    }
     if (r.start < 0 || r.start >= r.end || r.end > r.num_blocks) {
       return reject("span outside the model");
     }
@@ -164,6 +167,13 @@ std::optional<ServerRecord> open_record(const std::string& bytes, const std::str
     }
     if (!is_record_text(r.numerics, kMaxRecordIdBytes)) return reject("bad numerics id");
     if (!is_record_text(r.model_name, kMaxRecordNameBytes)) return reject("bad model name");
+    if (!is_record_text(r.model, kMaxRecordIdBytes)) return reject("bad model id");
+    for (const auto* text : {&r.address, &r.family, &r.name, &r.version}) {
+      if (!is_record_text(*text, kMaxRecordNameBytes)) {
+        return reject("address, family, name or version too long or has control characters");
+      }
+    }
+    if (r.next_rtt_ms.size() > kMaxNextRttEntries) return reject("too many next_rtt_ms entries");
     if (!(r.compute_ms_per_block >= 0) || r.cache_tokens_left < 0) return reject("negative fields");
     return r;
   } catch (const std::exception& e) {

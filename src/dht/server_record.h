@@ -66,17 +66,22 @@ std::string seal_record(ServerRecord record, const Identity& identity);
 // never throws) on malformed JSON, missing or ill-typed fields, a bad
 // signature, a peer id that does not match the key, a block outside the
 // span, a record stored under another block's key, block digests that are
-// not exactly one 64-hex-digit digest per block of the span, or a weight
-// format or numerics id that is not short printable text. An empty `model`
+// not exactly one 64-hex-digit digest per block of the span, a claim beyond
+// the bounds below, or a text field that is not short printable text. An empty `model`
 // accepts any model (the directory key).
 std::optional<ServerRecord> open_record(const std::string& bytes, const std::string& model,
                                         int block, std::string* why = nullptr);
 
 double unix_now();
 
-// Bounds on the free-text fields of a record.
-inline constexpr size_t kMaxRecordIdBytes = 128;    // weight_format, numerics
-inline constexpr size_t kMaxRecordNameBytes = 256;  // model_name
+// Bounds on what a record may claim, checked before anything is allocated
+// for it: a reader (`brigade status` included) does work per block and per
+// entry, so a hostile record claiming 2^31 - 1 blocks must be refused, not
+// served.
+inline constexpr size_t kMaxRecordIdBytes = 128;    // model, weight_format, numerics
+inline constexpr size_t kMaxRecordNameBytes = 256;  // model_name, family, name, version, address
+inline constexpr int kMaxModelBlocks = 1024;        // num_blocks (the largest models have ~130)
+inline constexpr size_t kMaxNextRttEntries = 64;    // next_rtt_ms
 // True when `text` has at most `max_size` bytes and no control character
 // (UTF-8 is fine): what open_record accepts in free-text fields.
 bool is_record_text(const std::string& text, size_t max_size);

@@ -1,10 +1,10 @@
 #include "dht/swarm_directory.h"
 
 #include <fmt/ranges.h>
+#include <sodium.h>
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <cstring>
 #include <future>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -74,19 +74,22 @@ std::string mismatch(const ServerRecord& record, const ExpectedModel& expected) 
 
 }  // namespace
 
-void announce(DhtNode& dht, const ServerRecord& record, const Identity& identity) {
-  // A stable value id per (peer, block) so that refreshes replace old values.
-  uint64_t base = 0;
-  std::memcpy(&base, identity.public_key().data(), sizeof base);
+Announcer::Announcer(DhtNode& dht, const Identity& identity)
+    : dht_(dht), identity_(identity), value_ids_(0) {
+  randombytes_buf(&value_ids_, sizeof value_ids_);
+}
+
+void Announcer::announce(const ServerRecord& record) {
+  // One value id per key: the block's number mixed into the announcer's.
   for (int block = record.start; block < record.end; ++block) {
     ServerRecord copy = record;
     copy.block = block;
-    dht.put(block_key(record.model, block), seal_record(copy, identity),
-            (base ^ static_cast<uint64_t>(block)) | 1);
+    dht_.put(block_key(record.model, block), seal_record(copy, identity_),
+             (value_ids_ ^ static_cast<uint64_t>(block)) | 1);
   }
   ServerRecord entry = record;
   entry.block = kDirectoryBlock;
-  dht.put(kDirectoryKey, seal_record(entry, identity), base | 1);
+  dht_.put(kDirectoryKey, seal_record(entry, identity_), value_ids_ | 1);
 }
 
 std::vector<ServerRecord> read_directory(DhtNode& dht, std::chrono::milliseconds timeout) {
@@ -121,15 +124,21 @@ SwarmView read_swarm(DhtNode& dht, const ExpectedModel& expected,
   SwarmView view;
   std::map<std::string, ServerRecord> by_peer;
   const double now = unix_now();
-  // Lookups of all blocks run concurrently; each is bounded by its timeout.
-  std::vector<std::future<std::vector<std::string>>> lookups;
-  for (int block = 0; block < num_blocks; ++block) {
-    lookups.push_back(std::async(std::launch::async, [&dht, &model, block, timeout_per_block] {
-      return dht.get(block_key(model, block), timeout_per_block);
-    }));
+  // Lookups run concurrently, kMaxLookups at a time (a thread each); each is
+  // bounded by its timeout.
+  constexpr int kMaxLookups = 32;
+  std::vector<std::vector<std::string>> found(static_cast<size_t>(std::max(num_blocks, 0)));
+  for (int first = 0; first < num_blocks; first += kMaxLookups) {
+    std::vector<std::future<std::vector<std::string>>> lookups;
+    for (int block = first; block < std::min(num_blocks, first + kMaxLookups); ++block) {
+      lookups.push_back(std::async(std::launch::async, [&dht, &model, block, timeout_per_block] {
+        return dht.get(block_key(model, block), timeout_per_block);
+      }));
+    }
+    for (size_t i = 0; i < lookups.size(); ++i) found[first + i] = lookups[i].get();
   }
   for (int block = 0; block < num_blocks; ++block) {
-    for (const auto& bytes : lookups[block].get()) {
+    for (const auto& bytes : found[block]) {
       std::string why;
       auto record = open_record(bytes, model, block, &why);
       if (!record) {

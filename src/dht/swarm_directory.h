@@ -28,8 +28,22 @@ ExpectedModel expected_model(const Manifest& manifest);
 // computed and cached on first use). For tests and benchmarks.
 ExpectedModel expected_model_of(const std::filesystem::path& model_dir);
 
-// Announces `record` under the key of every block of its span.
-void announce(DhtNode& dht, const ServerRecord& record, const Identity& identity);
+// Announces a server's records under the key of every block of its span and
+// under the directory key. Each announcer draws random value ids once, so
+// that its refreshes (and its "offline" record) replace its earlier records
+// while nobody can know the ids before they are stored: a value id known in
+// advance could be taken first under another value type, whose policy is not
+// Brigade's (dht/record_policy.h), and the server locked out of it.
+class Announcer {
+ public:
+  Announcer(DhtNode& dht, const Identity& identity);
+  void announce(const ServerRecord& record);
+
+ private:
+  DhtNode& dht_;
+  const Identity& identity_;
+  uint64_t value_ids_;
+};
 
 // A server whose valid record does not match the reader's ExpectedModel.
 struct ExcludedServer {

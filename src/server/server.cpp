@@ -52,6 +52,7 @@ Server::Server(ServerOptions options)
           model_name_, kMaxRecordNameBytes);
   expected_ = expected_model(manifest_);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.listen.host, 0}, options_.initial_peers);
+  records_ = std::make_unique<Announcer>(*dht_, identity_);
 
   int start = options_.start, end = options_.end;
   if (options_.num_blocks > 0) {
@@ -89,7 +90,7 @@ Server::Server(ServerOptions options)
 
   spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)", start, end,
                model_id_, model_name_, address_, identity_.peer_id(), compute_ms_per_block_);
-  announce(*dht_, record(ServerState::kOnline), identity_);
+  records_->announce(record(ServerState::kOnline));
   announcer_ = std::thread([this] { announce_loop(); });
 }
 
@@ -146,7 +147,7 @@ void Server::announce_loop() {
                          [this] { return stopping_; })) {
     lock.unlock();
     if (!options_.family.empty()) measure_next_rtts();
-    announce(*dht_, record(ServerState::kOnline), identity_);
+    records_->announce(record(ServerState::kOnline));
     lock.lock();
     wait = options_.record_ttl / 3;
   }
@@ -161,12 +162,13 @@ void Server::shutdown() {
   wake_.notify_all();
   if (announcer_.joinable()) announcer_.join();
   if (!span_ || !grpc_server_) return;
-  announce(*dht_, record(ServerState::kOffline), identity_);
+  records_->announce(record(ServerState::kOffline));
   // Give the offline records a moment to reach the DHT before it stops.
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   service_->stop();
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   grpc_server_->Wait();
+  records_.reset();
   dht_.reset();
 }
 

@@ -62,6 +62,7 @@ class Server {
   std::string weight_format_;
   std::string numerics_;
   std::unique_ptr<DhtNode> dht_;
+  std::unique_ptr<Announcer> records_;  // announces this server's records in dht_
   std::shared_ptr<const Checkpoint> checkpoint_;
   std::unique_ptr<BlockSpan> span_;
   double compute_ms_per_block_ = 0;

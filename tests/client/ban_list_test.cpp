@@ -47,5 +47,20 @@ TEST(BanList, RepeatedTimeoutsDoubleTheBan) {
   EXPECT_TRUE(bans.excluded(now + 4 * kBase).empty());
 }
 
+TEST(BanList, SuspectsAreAvoidedForTheRunUnlessForgiven) {
+  BanList bans(kBase);
+  const auto now = BanList::Clock::now();
+  bans.suspect("staller");
+  bans.suspect("staller");
+  bans.ban("liar", ErrorKind::kMisbehaved, now);
+  EXPECT_EQ(2, bans.suspicions("staller"));
+  EXPECT_EQ(0, bans.suspicions("liar"));
+  const auto much_later = now + std::chrono::hours(48);
+  EXPECT_EQ((std::set<std::string>{"staller"}), bans.excluded(much_later));
+  EXPECT_TRUE(bans.excluded(much_later, BanList::kForgiveSuspects).empty());
+  EXPECT_EQ((std::set<std::string>{"liar", "staller"}), bans.excluded(now));
+  EXPECT_EQ((std::set<std::string>{"liar"}), bans.excluded(now, BanList::kForgiveSuspects));
+}
+
 }  // namespace
 }  // namespace brigade

@@ -69,6 +69,7 @@ struct FakeServer {
   // HopFailure of `fail_kind` when the client waits for it) and stays failed.
   std::optional<int64_t> fail_step;
   ErrorKind fail_kind = ErrorKind::kUnavailable;
+  bool fail_as_stall = false;  // the failure is a stall (HopFailure::stall)
   // Pushes altered data for this step (its answer to the client is right).
   std::optional<int64_t> false_push_step;
 
@@ -120,7 +121,8 @@ class FakeHopSession final : public HopSession {
     return it == results_.end() ? std::vector<ReceivedStep>{} : it->second;
   }
 
-  ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest) override {
+  ReceivedStep wait_result_for_input(int64_t step_id, const std::string& input_digest,
+                                     std::chrono::milliseconds) override {
     if (failed_) throw *failed_;
     std::optional<ReceivedStep> found;
     for (const auto& r : results_of(step_id)) {
@@ -185,7 +187,7 @@ class FakeSwarm {
   double ping_ms(const std::string& address) { return by_address(address).rtt_ms; }
 
   HopSessionFactory factory() {
-    return [this](const RouteHop& hop) -> std::unique_ptr<HopSession> {
+    return [this](const RouteHop& hop, std::chrono::milliseconds) -> std::unique_ptr<HopSession> {
       FakeServer& server = by_address(hop.address);
       ++server.opens;
       if (server.refuse_opens > 0) {
@@ -238,7 +240,10 @@ inline FakeHopSession::~FakeHopSession() { swarm_.leave(id_); }
 inline void FakeHopSession::compute(int64_t step_id, int32_t position, const WireTensor& hidden,
                                     bool from_push, const std::string& bad_push_peer) {
   if (server_.fail_step == step_id) {
-    failed_.emplace(hop_.peer, server_.fail_kind, fmt::format("failed step {}", step_id));
+    failed_ =
+        server_.fail_as_stall
+            ? HopFailure::stall(hop_.peer, fmt::format("no answer to step {}", step_id))
+            : HopFailure(hop_.peer, server_.fail_kind, fmt::format("failed step {}", step_id));
     return;
   }
   if (position != length_) {

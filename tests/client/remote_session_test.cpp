@@ -58,10 +58,10 @@ class RemoteSessionOpen : public ::testing::Test {
     SessionParams params;
     params.max_length = 4;
     params.hidden_size = 8;
-    params.step_timeout = std::chrono::milliseconds(300);
     ChannelPool channels;
     try {
-      RemoteSession session(hop_, channels.channel(hop_.address), params);
+      RemoteSession session(hop_, channels.channel(hop_.address), params,
+                            std::chrono::milliseconds(300));
     } catch (const HopFailure& failure) {
       return failure;
     }
@@ -78,6 +78,7 @@ TEST_F(RemoteSessionOpen, AServerThatNeverAnswersTheOpenIsUnavailableNotAHang) {
   start(HostileOpens::Mode::kSilent);
   const HopFailure failure = open_fails();
   EXPECT_EQ(ErrorKind::kUnavailable, failure.kind()) << failure.what();
+  EXPECT_TRUE(failure.stalled) << "a server that takes the stream and says nothing stalls";
   EXPECT_EQ("hostile", failure.peer);
 }
 

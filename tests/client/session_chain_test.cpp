@@ -187,18 +187,57 @@ TEST_F(SessionChainTest, RefusedOpenIsRoutedAround) {
   EXPECT_TRUE(chain.recoveries().empty());
 }
 
-TEST_F(SessionChainTest, OnlyServerRefusingSessionsEndsInAClearError) {
+TEST_F(SessionChainTest, OnlyServerRefusingSessionsIsAskedAgainThenEndsInAClearError) {
   swarm_.add("a", 0, 2, 1);
-  swarm_.add("full", 2, 4, 1).refuse_opens = 1;
+  FakeServer& full = swarm_.add("full", 2, 4, 1);
+  full.refuse_opens = 1000;
   swarm_.add("c", 4, 6, 1);
   try {
     open_chain();
     FAIL() << "the chain opened without blocks [2, 4)";
   } catch (const Error& e) {
     const std::string what = e.what();
-    EXPECT_NE(what.find("no usable server for blocks [2, 3]"), std::string::npos) << what;
+    EXPECT_NE(what.find("giving up after 16 repeated failures"), std::string::npos) << what;
     EXPECT_NE(what.find("cache full"), std::string::npos) << what;
   }
+  // Its first refusal is free; each of the next 16 is charged.
+  EXPECT_EQ(17, full.opens);
+}
+
+TEST_F(SessionChainTest, TwentyRefusingIdentitiesAreEachAskedOnce) {
+  swarm_.add("a", 0, 2, 1);
+  std::vector<FakeServer*> refusers;
+  for (int i = 0; i < 20; ++i) {
+    refusers.push_back(&swarm_.add("refuser" + std::to_string(i), 2, 4, 0.5));
+    refusers.back()->refuse_opens = 1000;
+  }
+  swarm_.add("honest", 2, 4, 10);
+  swarm_.add("c", 4, 6, 1);
+  SessionChain& chain = open_chain();
+  EXPECT_EQ((std::vector<std::string>{"a", "honest", "c"}), peers_of(chain.route()));
+  expect_uninterrupted_run();
+  for (const FakeServer* r : refusers) EXPECT_EQ(1, r->opens) << r->record.peer;
+}
+
+TEST_F(SessionChainTest, AStallingPeerIsAvoidedForTheRunWhileOthersServe) {
+  swarm_.add("a", 0, 2, 1);
+  FakeServer& staller = swarm_.add("staller", 2, 4, 1);
+  staller.fail_step = 1;
+  staller.fail_as_stall = true;
+  swarm_.add("honest", 2, 4, 5).fail_step = 3;
+  swarm_.add("spare", 2, 4, 20);
+  swarm_.add("c", 4, 6, 1);
+  SessionChain& chain = open_chain();
+  // An hour later the staller, cheapest of all, is still not asked again:
+  // a stall is no brief ban.
+  expect_uninterrupted_run([&](int s) {
+    if (s == 3) now_ += std::chrono::hours(1);
+  });
+  ASSERT_EQ(2u, chain.recoveries().size());
+  EXPECT_EQ("staller", chain.recoveries()[0].failed_peer);
+  EXPECT_EQ((std::vector<std::string>{"spare"}), peers_of(chain.recoveries()[1].replacement));
+  EXPECT_EQ(1, staller.opens);
+  EXPECT_EQ(1, bans_.suspicions("staller"));
 }
 
 TEST_F(SessionChainTest, MisbehavingPeerIsNeverUsedAgain) {
@@ -222,7 +261,7 @@ TEST_F(SessionChainTest, MisbehavingPeerIsNeverUsedAgain) {
   EXPECT_EQ(1, liar.opens);
 }
 
-TEST_F(SessionChainTest, RefusingPeerIsUsedAgainAfterItsBriefBan) {
+TEST_F(SessionChainTest, RefusingPeerIsUsedAgainWhenNoOtherIsLeft) {
   swarm_.add("a", 0, 2, 1);
   FakeServer& full = swarm_.add("full", 2, 4, 1);
   full.refuse_opens = 1;
@@ -230,10 +269,8 @@ TEST_F(SessionChainTest, RefusingPeerIsUsedAgainAfterItsBriefBan) {
   swarm_.add("c", 4, 6, 1);
   SessionChain& chain = open_chain();
   EXPECT_EQ((std::vector<std::string>{"a", "backup", "c"}), peers_of(chain.route()));
-  // By step 3 the refusal's ban has run out.
-  expect_uninterrupted_run([&](int s) {
-    if (s == 3) now_ += kBanBase;
-  });
+  // At step 3 the backup fails: the suspect is better than no route.
+  expect_uninterrupted_run();
 
   ASSERT_EQ(1u, chain.recoveries().size());
   EXPECT_EQ((std::vector<std::string>{"full"}), peers_of(chain.recoveries()[0].replacement));

@@ -58,7 +58,7 @@ void expect_valid_session_step(int tokens) {
       test_values(static_cast<size_t>(tokens) * kHidden, 1000 + static_cast<int>(step));
   const WireTensor input = make_wire_tensor(values, {1, tokens, kHidden}, rpc::WIRE_F32);
   f.valid->send_step(step, f.position, input);
-  const ReceivedStep got = f.valid->wait_result(step);
+  const ReceivedStep got = f.valid->wait_result(step, std::chrono::seconds(20));
   std::vector<float> expected = values;
   f.span->forward(expected, 1, tokens, f.position, *f.local_cache);
   f.position += tokens;
@@ -101,8 +101,7 @@ class HostileInput : public ::testing::Test {
     SessionParams params;
     params.max_length = kValidMaxLength;
     params.hidden_size = kHidden;
-    params.step_timeout = std::chrono::milliseconds(20000);
-    f.valid = std::make_unique<RemoteSession>(hop, f.channel, params);
+    f.valid = std::make_unique<RemoteSession>(hop, f.channel, params, std::chrono::seconds(20));
     f.baseline_cache_left = server_info(f.channel).cache_tokens_left();
     ASSERT_EQ(f.baseline_cache_left, info.cache_tokens_left() - kValidMaxLength);
     expect_valid_session_step(4);  // a prefill

@@ -77,7 +77,8 @@ TEST(Load, ThirtyTwoSessionsThroughThreeServersAllCorrect) {
         SwarmOptions swarm_options;
         swarm_options.initial_peers = {parse_host_port(swarm->dht_address(), "dht")};
         swarm_options.push = c % 2 == 0;
-        swarm_options.step_timeout = std::chrono::milliseconds(60000);
+        swarm_options.deadlines.floor = std::chrono::milliseconds(10000);
+        swarm_options.deadlines.cap = std::chrono::milliseconds(60000);
         SwarmBlockRunner runner(config, expected_model_of(model), swarm_options, 1, max_length);
         got[c] = generate(head, nullptr, runner, request_for(c, config.vocab_size)).ids;
         recoveries[c] = runner.recoveries().size();

@@ -247,10 +247,12 @@ TEST_P(Recovery, FailedSpanIsTakenOverBySeveralServers) {
 
 // A server that stops answering (but keeps its connections open) is dropped
 // once --step-timeout passes.
-TEST_P(Recovery, StalledServerIsReplacedAfterTheStepTimeout) {
+// The step's deadline comes from the server's announced speed (a few ms
+// here), so the stall costs the deadline's floor, not --step-timeout.
+TEST_P(Recovery, StalledServerIsReplacedAfterItsStepDeadline) {
   ASSERT_NO_FATAL_FAILURE(start(middle_span_fault("stall-after:3")));
-  const Generation g = generate({"--step-timeout", "2"});
-  const auto [recovery, before_token] = expect_one_recovery(g, "within 2000 ms");
+  const Generation g = generate({"--step-timeout", "60"});
+  const auto [recovery, before_token] = expect_one_recovery(g, "no answer to step 3 within");
   ASSERT_FALSE(recovery.is_null());
   EXPECT_NE(recovery.at("reason").get<std::string>().find("no answer"), std::string::npos)
       << recovery.dump();

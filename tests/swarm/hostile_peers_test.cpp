@@ -1,0 +1,243 @@
+// Hostile servers against a real client (issue 15, item 2): identities that
+// announce themselves as the fastest servers of the model and then hang at
+// the session open, refuse every session, stall after a few steps, or sit at
+// addresses that never answer. Every generation must still finish with the
+// exact tokens of an uninterrupted `brigade run`, through the honest server.
+//
+// The hostile servers that only talk (hang, refuse) are gRPC services in this
+// process with identities of their own, announced in the swarm's DHT with
+// records as valid as any; the stalling ones are real servers started with
+// `--fault stall-after:K`. The honest server sits behind a slow link so that
+// every hostile one looks better to the client at first.
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+
+#include "common/swarm_fixture.h"
+#include "dht/dht_node.h"
+#include "dht/swarm_directory.h"
+#include "net/address.h"
+#include "net/identity.h"
+
+namespace brigade::swarm_fixture {
+namespace {
+
+const Prompt kPrompt = id_prompt("5,17,42,99");
+constexpr int kNewTokens = 8;
+
+// The Brigade service of a hostile server: answers pings (so that clients
+// measure it as near and fast), and either hangs every session open until
+// shut down or refuses it as if its cache were full.
+class HostileService final : public rpc::Brigade::Service {
+ public:
+  enum class Mode { kHangAtOpen, kRefuse };
+  explicit HostileService(Mode mode) : mode_(mode) {}
+
+  grpc::Status Inference(
+      grpc::ServerContext* context,
+      grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::InferenceRequest>* stream) override {
+    rpc::InferenceRequest open;
+    stream->Read(&open);
+    ++opens;
+    if (mode_ == Mode::kRefuse) {
+      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "cache full");
+    }
+    while (!context->IsCancelled() && !stopping) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return grpc::Status::CANCELLED;
+  }
+  grpc::Status Ping(grpc::ServerContext*, const rpc::PingRequest* request,
+                    rpc::PingResponse* response) override {
+    response->set_client_time_us(request->client_time_us());
+    return grpc::Status::OK;
+  }
+
+  std::atomic<int> opens{0};
+  std::atomic<bool> stopping{false};
+
+ private:
+  Mode mode_;
+};
+
+struct HostileServer {
+  Identity identity = Identity::generate();
+  std::unique_ptr<HostileService> service;
+  std::unique_ptr<grpc::Server> server;
+  std::string address;
+
+  explicit HostileServer(HostileService::Mode mode)
+      : service(std::make_unique<HostileService>(mode)) {
+    grpc::ServerBuilder builder;
+    int port = 0;
+    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.RegisterService(service.get());
+    server = builder.BuildAndStart();
+    address = "127.0.0.1:" + std::to_string(port);
+  }
+  ~HostileServer() {
+    service->stopping = true;
+    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  }
+};
+
+// A TCP port that takes connections into its backlog and never answers.
+class SilentAddress {
+ public:
+  SilentAddress() {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t size = sizeof addr;
+    if (fd_ < 0 || ::bind(fd_, reinterpret_cast<sockaddr*>(&addr), size) != 0 ||
+        ::listen(fd_, 16) != 0 || ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &size)) {
+      throw std::runtime_error("cannot open a silent port");
+    }
+    address_ = "127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  }
+  ~SilentAddress() { ::close(fd_); }
+  const std::string& address() const { return address_; }
+
+ private:
+  int fd_ = -1;
+  std::string address_;
+};
+
+class HostilePeers : public ::testing::Test {
+ protected:
+  // The honest server of every block, behind a slow link; then `stallers`
+  // real servers of every block that stall after 2, 3, 4, ... steps.
+  void start(int stallers = 0) {
+    model_ = test::make_small_model(dir_, model_options());
+    expected_ = reference_run(model_, kPrompt, kNewTokens);
+    swarm_ = start_swarm(model_, {{0, model_options().layers, {}}}, dir_ / "logs");
+    honest_peer_ = peer_of(swarm_->server_address(0));
+    slow_links_.push_back(std::make_unique<SlowLink>(swarm_->server_address(0)));
+    for (int i = 0; i < stallers; ++i) {
+      const size_t s = swarm_->add_server(
+          {0, model_options().layers, {"--fault", "stall-after:" + std::to_string(2 + i)}});
+      staller_peers_.insert(peer_of(swarm_->server_address(s)));
+    }
+    dht_ = std::make_unique<DhtNode>(HostPort{"127.0.0.1", 0},
+                                     std::vector{parse_host_port(swarm_->dht_address(), "dht")});
+    ASSERT_GT(dht_->wait_for_peers(std::chrono::seconds(10)), 0u);
+    const SwarmView view =
+        wait_for_full_swarm(*dht_, expected_model_of(model_), std::chrono::seconds(30));
+    for (const auto& r : view.servers) {
+      if (r.peer == honest_peer_) honest_record_ = r;
+    }
+    ASSERT_EQ(honest_record_.peer, honest_peer_);
+  }
+
+  // Announces `identity` as the fastest server of every block at `address`,
+  // with cache to spare.
+  void announce_liar(const Identity& identity, const std::string& address) {
+    ServerRecord r = honest_record_;
+    r.address = address;
+    r.compute_ms_per_block = 0.0001;
+    r.cache_tokens_left = 1 << 20;
+    r.next_rtt_ms.clear();
+    r.name = "liar";
+    r.expires_at = unix_now() + 600;
+    Announcer(*dht_, identity).announce(r);
+  }
+
+  // Waits until a client would see `count` servers besides the honest ones.
+  void wait_for_servers(size_t count) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (read_swarm(*dht_, expected_model_of(model_)).servers.size() >= count) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    FAIL() << "the hostile records never became readable";
+  }
+
+  // Generates through the swarm; the tokens must be the reference's and the
+  // final route must run through the honest server only.
+  Generation generate_exactly() {
+    const auto began = std::chrono::steady_clock::now();
+    Generation g = swarm_generate(model_, swarm_->dht_address(), kPrompt, kNewTokens, Output::kJson,
+                                  connect_via_args(slow_links_));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+    RecordProperty("generation_seconds", std::to_string(seconds));
+    std::cout << "generation took " << seconds << " s\n";
+    EXPECT_EQ(g.ids, expected_.ids) << "the tokens differ from an uninterrupted run\n" << g.raw.err;
+    expect_tiles(g.route, 0, model_options().layers);
+    EXPECT_TRUE(route_has_peer(g.route, honest_peer_)) << g.route.dump();
+    return g;
+  }
+
+  test::TempDir dir_{"brigade-hostile"};
+  std::filesystem::path model_;
+  Generation expected_;
+  std::unique_ptr<LocalSwarm> swarm_;
+  std::vector<std::unique_ptr<SlowLink>> slow_links_;
+  std::string honest_peer_;
+  std::set<std::string> staller_peers_;
+  std::unique_ptr<DhtNode> dht_;
+  ServerRecord honest_record_;
+};
+
+TEST_F(HostilePeers, AServerThatHangsAtTheOpenCostsOneOpenDeadline) {
+  start();
+  HostileServer hang(HostileService::Mode::kHangAtOpen);
+  announce_liar(hang.identity, hang.address);
+  wait_for_servers(2);
+  generate_exactly();
+  EXPECT_EQ(hang.service->opens, 1) << "the client went back to a server that hung";
+}
+
+TEST_F(HostilePeers, TwentyRefusingIdentitiesDoNotExhaustTheClient) {
+  start();
+  std::vector<std::unique_ptr<HostileServer>> refusers;
+  for (int i = 0; i < 20; ++i) {
+    refusers.push_back(std::make_unique<HostileServer>(HostileService::Mode::kRefuse));
+    announce_liar(refusers.back()->identity, refusers.back()->address);
+  }
+  wait_for_servers(21);
+  generate_exactly();
+  for (const auto& r : refusers) EXPECT_LE(r->service->opens, 1);
+}
+
+TEST_F(HostilePeers, ThreeServersThatStallAfterAFewStepsAreReplaced) {
+  start(3);
+  const Generation g = generate_exactly();
+  // A staller that takes over and stalls during the replay fails inside the
+  // same recovery; each recovery names the staller that failed first.
+  ASSERT_FALSE(g.recoveries.empty());
+  std::set<std::string> failed;
+  for (const auto& r : g.recoveries) failed.insert(r.at("failed_peer").get<std::string>());
+  EXPECT_EQ(failed.size(), g.recoveries.size())
+      << "a staller was used again: " << g.recoveries.dump();
+  for (const auto& peer : failed) EXPECT_TRUE(staller_peers_.count(peer)) << peer;
+}
+
+TEST_F(HostilePeers, FortyRecordsAtSilentAddressesAreSkipped) {
+  start();
+  std::vector<std::unique_ptr<SilentAddress>> silent;
+  for (int i = 0; i < 40; ++i) {
+    silent.push_back(std::make_unique<SilentAddress>());
+    announce_liar(Identity::generate(), silent.back()->address());
+  }
+  wait_for_servers(41);
+  generate_exactly();
+
+  // `brigade status` lists them as unreachable (asking all at once).
+  const CommandResult status =
+      brigade({"status", "--initial-peers", swarm_->dht_address(), "--json"});
+  ASSERT_EQ(status.exit_code, 0) << describe(status);
+  const auto servers = nlohmann::json::parse(status.out).at("servers");
+  int unreachable = 0;
+  for (const auto& s : servers) unreachable += s.at("reachable").get<bool>() ? 0 : 1;
+  EXPECT_EQ(unreachable, 40) << status.out;
+}
+
+}  // namespace
+}  // namespace brigade::swarm_fixture
