@@ -108,8 +108,7 @@ void run_sessions(const SessionsFlags& flags, const ModelConfig& config, const R
 SessionsRun measure_sessions(const SessionsFlags& flags, const ModelConfig& config,
                              LocalSwarm& swarm) {
   const int pid = swarm.server(0).pid();
-  auto channel = grpc::CreateCustomChannel(swarm.server_address(0),
-                                           grpc::InsecureChannelCredentials(), channel_arguments());
+  auto channel = dial(swarm.server_address(0), kAnyPeer, channel_arguments());
   const rpc::InfoResponse info = server_info(channel);
   const RouteHop hop = whole_model_hop(info, swarm.server_address(0), config.num_hidden_layers);
   SessionsRun run;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/generation_flags.h"
+#include "cli/transport_flag.h"
 #include "client/swarm_runner.h"
 #include "model/checkpoint.h"
 #include "model/manifest.h"
@@ -48,6 +49,7 @@ void add_generate_command(CLI::App& app) {
     double wait_for_swarm_s = std::chrono::duration<double>(SwarmOptions{}.wait_for_swarm).count();
     double step_timeout_s = std::chrono::duration<double>(SwarmOptions{}.deadlines.cap).count();
     bool no_push = false;
+    bool plaintext = false;
     bool jsonl = false;
     EngineFlags engine;  // for the LM head, the one matrix the client multiplies with
   };
@@ -82,6 +84,7 @@ void add_generate_command(CLI::App& app) {
                   "format most servers of the model announce)");
   cmd->add_option("--model-name", flags->model_name,
                   "The model's name for people (default: config.json's _name_or_path)");
+  add_transport_flag(cmd, flags->plaintext);
   cmd->add_flag("--jsonl", flags->jsonl, "Print one JSON event per line as things happen");
   cmd->callback([flags] {
     init_logging("client");
@@ -110,6 +113,7 @@ void add_generate_command(CLI::App& app) {
     options.deadlines.cap =
         std::chrono::milliseconds(static_cast<int64_t>(flags->step_timeout_s * 1000));
     options.push = !flags->no_push;
+    options.transport = transport_of(flags->plaintext);
     options.dtype = parse_wire_dtype(flags->wire_dtype);
     options.connect_via = parse_connect_via(flags->connect_via);
     options.push_via = parse_connect_via(flags->push_via);

@@ -4,6 +4,7 @@
 
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
+#include "cli/transport_flag.h"
 #include "server/server.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -21,6 +22,7 @@ void add_server_command(CLI::App& app) {
     int64_t session_timeout_s = ServerOptions{}.session_timeout.count();
     int64_t record_ttl_s = ServerOptions{}.record_ttl.count();
     EngineFlags engine;
+    bool plaintext = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("server", "Serve a span of blocks to the swarm until stopped");
@@ -49,6 +51,7 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--record-ttl", flags->record_ttl_s, "DHT record lifetime (s)")
       ->capture_default_str();
+  add_transport_flag(cmd, flags->plaintext);
   cmd->add_option("--fault", flags->fault,
                   "Test-only failure: crash-after:K | stall-after:K | corrupt-outputs | "
                   "corrupt-pushes | refuse-sessions");
@@ -86,6 +89,7 @@ void add_server_command(CLI::App& app) {
     options.session_timeout = std::chrono::seconds(flags->session_timeout_s);
     options.record_ttl = std::chrono::seconds(flags->record_ttl_s);
     options.fault = FaultPlan::parse(flags->fault);
+    options.transport = transport_of(flags->plaintext);
 
     block_termination_signals();
     Server server(options);

@@ -9,6 +9,7 @@
 
 #include "brigade.grpc.pb.h"
 #include "cli/commands.h"
+#include "cli/transport_flag.h"
 #include "dht/swarm_directory.h"
 #include "net/channels.h"
 #include "util/error.h"
@@ -18,8 +19,8 @@ namespace brigade::cli {
 namespace {
 
 // Live numbers from the server itself; nullopt when it does not answer.
-std::optional<rpc::InfoResponse> query_info(ChannelPool& channels, const std::string& address) {
-  auto stub = rpc::Brigade::NewStub(channels.channel(address));
+std::optional<rpc::InfoResponse> query_info(ChannelPool& channels, const ServerRecord& server) {
+  auto stub = rpc::Brigade::NewStub(channels.channel(server.address, server.peer));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(2));
   rpc::InfoResponse info;
@@ -39,12 +40,14 @@ void add_status_command(CLI::App& app) {
   struct Flags {
     std::string initial_peers;
     bool json = false;
+    bool plaintext = false;
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd =
       app.add_subcommand("status", "Show the swarm: servers, spans, speed, cache, push counters");
   cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]")->required();
   cmd->add_flag("--json", flags->json, R"(Print {"servers": [...], "missing_blocks": [...]})");
+  add_transport_flag(cmd, flags->plaintext);
   cmd->callback([flags] {
     init_logging("status");
     const auto peers = parse_host_port_list(flags->initial_peers, "--initial-peers");
@@ -71,11 +74,11 @@ void add_status_command(CLI::App& app) {
     }
     // Every server at once: a silent address costs one Info deadline in all,
     // not one each.
-    ChannelPool channels;
+    ChannelPool channels({}, transport_of(flags->plaintext));
     std::vector<std::future<std::optional<rpc::InfoResponse>>> infos;
     for (const auto& r : directory) {
       infos.push_back(std::async(std::launch::async, [&channels, &r]() {
-        return r.state == ServerState::kOnline ? query_info(channels, r.address) : std::nullopt;
+        return r.state == ServerState::kOnline ? query_info(channels, r) : std::nullopt;
       }));
     }
     nlohmann::json servers = nlohmann::json::array();

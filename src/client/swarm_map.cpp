@@ -22,7 +22,7 @@ void SwarmMap::measure_new_rtts() {
   for (const auto& server : view_.servers) {
     if (server.state == ServerState::kOnline && !costs_.client_rtt_ms.count(server.peer) &&
         !pings.count(server.peer)) {
-      pings[server.peer] = std::async(std::launch::async, ping_, server.address);
+      pings[server.peer] = std::async(std::launch::async, ping_, server);
     }
   }
   for (auto& [peer, rtt] : pings) costs_.client_rtt_ms[peer] = rtt.get();

@@ -36,9 +36,9 @@ class SwarmMap {
   // A fresh read of the swarm; a view with no servers means the read found
   // nothing (the DHT lost its records for a moment), not an empty swarm.
   using Reader = std::function<SwarmView()>;
-  // The client's round trip to a server's announced address, in ms; +inf
-  // when it does not answer (plan_route then leaves it out).
-  using Pinger = std::function<double(const std::string& address)>;
+  // The client's round trip to a server, in ms; +inf when it does not
+  // answer (plan_route then leaves it out).
+  using Pinger = std::function<double(const ServerRecord& server)>;
 
   // Chooses the weight format from `initial` and pings its online servers.
   SwarmMap(SwarmView initial, RouteNeeds needs, Reader read, Pinger ping);

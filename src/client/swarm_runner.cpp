@@ -11,7 +11,7 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
       options_(std::move(options)),
       batch_(batch),
       max_length_(max_length),
-      channels_(options_.connect_via),
+      channels_(options_.connect_via, options_.transport),
       bans_(options_.ban_base) {
   require(!options_.initial_peers.empty(), "no --initial-peers given: cannot find the swarm");
   require(model_.num_blocks == config_.num_hidden_layers, "model {} has {} blocks, its config {}",
@@ -27,7 +27,9 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
   map_ = std::make_unique<SwarmMap>(
       wait_for_full_swarm(*dht_, model_, options_.wait_for_swarm), needs,
       [this] { return read_swarm(*dht_, model_); },
-      [this](const std::string& address) { return channels_.ping_ms(address); });
+      [this](const ServerRecord& server) {
+        return channels_.ping_ms(server.address, server.peer);
+      });
   ChainOptions chain;
   chain.push = options_.push;
   chain.push_via = options_.push_via;
@@ -53,7 +55,8 @@ std::unique_ptr<HopSession> SwarmBlockRunner::open_session(const RouteHop& hop,
   params.max_length = max_length_;
   params.hidden_size = config_.hidden_size;
   params.dtype = options_.dtype;
-  return std::make_unique<RemoteSession>(hop, channels_.channel(hop.address), params, timeout);
+  return std::make_unique<RemoteSession>(hop, channels_.channel(hop.address, hop.peer), params,
+                                         timeout);
 }
 
 void SwarmBlockRunner::forward(std::vector<float>& hidden, int batch, int tokens, int position) {

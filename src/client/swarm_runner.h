@@ -40,6 +40,8 @@ struct SwarmOptions {
   // format most servers of the model announce, "any" through every format,
   // anything else through that format only. Fixed for the whole session.
   std::string formats;
+  // TLS to the peer each record names, or plaintext (`--plaintext`).
+  Transport transport = Transport::kTls;
 };
 
 class SwarmBlockRunner : public BlockRunner {

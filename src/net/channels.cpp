@@ -41,19 +41,17 @@ std::string ChannelPool::dial_address(const std::string& announced) const {
   return it == connect_via_.end() ? announced : it->second;
 }
 
-std::shared_ptr<grpc::Channel> ChannelPool::channel(const std::string& announced) {
+std::shared_ptr<grpc::Channel> ChannelPool::channel(const std::string& announced,
+                                                    const std::string& peer) {
   std::lock_guard lock(mutex_);
-  auto& channel = channels_[announced];
-  if (!channel) {
-    channel = grpc::CreateCustomChannel(dial_address(announced), grpc::InsecureChannelCredentials(),
-                                        channel_arguments());
-  }
+  auto& channel = channels_[{announced, peer}];
+  if (!channel) channel = dial(dial_address(announced), peer, channel_arguments(), transport_);
   return channel;
 }
 
-double ChannelPool::ping_ms(const std::string& announced, int count,
+double ChannelPool::ping_ms(const std::string& announced, const std::string& peer, int count,
                             std::chrono::milliseconds timeout) {
-  auto stub = rpc::Brigade::NewStub(channel(announced));
+  auto stub = rpc::Brigade::NewStub(channel(announced, peer));
   std::vector<double> times;
   for (int i = 0; i < count; ++i) {
     grpc::ClientContext context;

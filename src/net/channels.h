@@ -1,7 +1,9 @@
 #pragma once
-// gRPC channels to servers, one per address, shared by every session of a
-// client. `--connect-via A=B` makes the client dial B whenever a server
-// announces A (a tunnel or a port forward).
+// gRPC channels to servers, one per address and peer, shared by every session
+// of a client (or every push of a server). Every channel is TLS and accepts
+// only the peer it was asked for (net/tls.h), unless the pool is plaintext.
+// `--connect-via A=B` makes the client dial B whenever a server announces A
+// (a tunnel or a port forward).
 
 #include <grpcpp/grpcpp.h>
 
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "brigade.grpc.pb.h"
+#include "net/tls.h"
 
 namespace brigade {
 
@@ -19,22 +22,27 @@ std::map<std::string, std::string> parse_connect_via(const std::string& text);
 
 class ChannelPool {
  public:
-  explicit ChannelPool(std::map<std::string, std::string> connect_via = {})
-      : connect_via_(std::move(connect_via)) {}
+  explicit ChannelPool(std::map<std::string, std::string> connect_via = {},
+                       Transport transport = Transport::kTls)
+      : connect_via_(std::move(connect_via)), transport_(transport) {}
 
   // The address actually dialled for an announced one.
   std::string dial_address(const std::string& announced) const;
-  std::shared_ptr<grpc::Channel> channel(const std::string& announced);
+  // A channel to the server announced at `announced` that is peer `peer`
+  // (kAnyPeer: whoever it is).
+  std::shared_ptr<grpc::Channel> channel(const std::string& announced, const std::string& peer);
 
   // Median of `count` Ping round trips in ms; +inf when the server does not
-  // answer within `timeout`.
-  double ping_ms(const std::string& announced, int count = 3,
+  // answer within `timeout` (or is not `peer`).
+  double ping_ms(const std::string& announced, const std::string& peer, int count = 3,
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
  private:
   std::map<std::string, std::string> connect_via_;
+  Transport transport_;
   std::mutex mutex_;
-  std::map<std::string, std::shared_ptr<grpc::Channel>> channels_;
+  // By (announced address, peer).
+  std::map<std::pair<std::string, std::string>, std::shared_ptr<grpc::Channel>> channels_;
 };
 
 // Channel arguments every Brigade channel uses (message size limits).

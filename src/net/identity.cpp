@@ -129,4 +129,11 @@ std::string Identity::sign(std::string_view message) const {
   return sig;
 }
 
+std::string Identity::seed() const {
+  std::string seed(crypto_sign_SEEDBYTES, '\0');
+  crypto_sign_ed25519_sk_to_seed(reinterpret_cast<unsigned char*>(seed.data()),
+                                 reinterpret_cast<const unsigned char*>(secret_key_.data()));
+  return seed;
+}
+
 }  // namespace brigade

@@ -32,6 +32,10 @@ class Identity {
   const std::string& public_key() const { return public_key_; }  // 32 raw bytes
   const std::string& peer_id() const { return peer_id_; }
   std::string sign(std::string_view message) const;  // 64 raw bytes
+  // The 32-byte seed the key pair derives from, i.e. the secret itself: only
+  // for handing the key to another library (the TLS certificate, net/tls.h).
+  // Never send or log it.
+  std::string seed() const;
 
  private:
   std::string secret_key_;  // 64 raw bytes (libsodium's seed + public key)

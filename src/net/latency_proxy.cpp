@@ -26,8 +26,9 @@ void set_nodelay(int fd) {
 // the link's bandwidth while adding latency, as a long cable does.
 class DelayedPipe {
  public:
-  DelayedPipe(int from, int to, std::chrono::microseconds delay)
-      : from_(from), to_(to), delay_(delay) {
+  DelayedPipe(int from, int to, std::chrono::microseconds delay,
+              std::function<void(std::string&)> tap)
+      : from_(from), to_(to), delay_(delay), tap_(std::move(tap)) {
     reader_ = std::thread([this] { read_loop(); });
     writer_ = std::thread([this] { write_loop(); });
   }
@@ -52,7 +53,9 @@ class DelayedPipe {
         wake_.notify_all();
         return;
       }
-      queue_.push_back({std::chrono::steady_clock::now() + delay_, std::string(buffer, n)});
+      std::string bytes(buffer, static_cast<size_t>(n));
+      if (tap_) tap_(bytes);
+      queue_.push_back({std::chrono::steady_clock::now() + delay_, std::move(bytes)});
       wake_.notify_all();
     }
   }
@@ -84,6 +87,7 @@ class DelayedPipe {
 
   int from_, to_;
   std::chrono::microseconds delay_;
+  std::function<void(std::string&)> tap_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Chunk> queue_;
@@ -96,10 +100,14 @@ class DelayedPipe {
 struct LatencyProxy::Link {
   int client_fd, server_fd;
   std::unique_ptr<DelayedPipe> up, down;
-  Link(int client, int server, std::chrono::microseconds delay)
+  Link(int client, int server, std::chrono::microseconds delay, const Tap& tap)
       : client_fd(client), server_fd(server) {
-    up = std::make_unique<DelayedPipe>(client, server, delay);
-    down = std::make_unique<DelayedPipe>(server, client, delay);
+    const auto side = [&tap](Direction direction) -> std::function<void(std::string&)> {
+      if (!tap) return {};
+      return [tap, direction](std::string& bytes) { tap(direction, bytes); };
+    };
+    up = std::make_unique<DelayedPipe>(client, server, delay, side(Direction::kUp));
+    down = std::make_unique<DelayedPipe>(server, client, delay, side(Direction::kDown));
   }
   ~Link() {
     ::shutdown(client_fd, SHUT_RDWR);
@@ -111,8 +119,8 @@ struct LatencyProxy::Link {
   }
 };
 
-LatencyProxy::LatencyProxy(const std::string& target, std::chrono::microseconds one_way)
-    : one_way_(one_way) {
+LatencyProxy::LatencyProxy(const std::string& target, std::chrono::microseconds one_way, Tap tap)
+    : one_way_(one_way), tap_(std::move(tap)) {
   const HostPort t = parse_host_port(target, "proxy target");
   target_host_ = t.host;
   target_port_ = t.port;
@@ -159,7 +167,7 @@ void LatencyProxy::accept_loop() {
     set_nodelay(client);
     set_nodelay(server);
     std::lock_guard lock(links_mutex_);
-    links_.push_back(std::make_unique<Link>(client, server, one_way_));
+    links_.push_back(std::make_unique<Link>(client, server, one_way_, tap_));
   }
 }
 

@@ -35,7 +35,7 @@ bool write_result(grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::Inferenc
 
 BlockService::BlockService(const ServedModel& served, const ServerOptions& options)
     : faults_(options.fault),
-      sender_(served.identity, counters_),
+      sender_(served.identity, counters_, options.transport),
       host_(served, options, counters_, faults_.wrap(sender_)) {
   reaper_ = std::thread([this] { reap_idle_sessions(); });
 }

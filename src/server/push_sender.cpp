@@ -7,8 +7,11 @@
 
 namespace brigade {
 
-PushSender::PushSender(const Identity& identity, PushCounters& counters)
-    : identity_(identity), counters_(counters), worker_([this] { run(); }) {}
+PushSender::PushSender(const Identity& identity, PushCounters& counters, Transport transport)
+    : identity_(identity),
+      counters_(counters),
+      channels_({}, transport),
+      worker_([this] { run(); }) {}
 
 PushSender::~PushSender() {
   {
@@ -21,7 +24,8 @@ PushSender::~PushSender() {
 
 void PushSender::push(const rpc::Hop& target, int64_t step_id, int32_t position,
                       const WireTensor& output) {
-  Job job{target.address(), make_push(identity_, target.session_id(), step_id, position, output)};
+  Job job{target.address(), target.peer(),
+          make_push(identity_, target.session_id(), step_id, position, output)};
   MutexLock lock(mutex_);
   if (queue_.size() >= limits::kMaxQueuedPushes) {
     ++counters_.send_failed;
@@ -42,7 +46,7 @@ void PushSender::run() {
       job = std::move(queue_.front());
       queue_.pop_front();
     }
-    auto stub = rpc::Brigade::NewStub(channels_.channel(job.address));
+    auto stub = rpc::Brigade::NewStub(channels_.channel(job.address, job.peer));
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
     rpc::PushResponse response;

@@ -22,7 +22,8 @@ namespace brigade {
 
 class PushSender final : public PushSink {
  public:
-  PushSender(const Identity& identity, PushCounters& counters);
+  // Pushes go over `transport` (TLS: only to the peer the client named).
+  PushSender(const Identity& identity, PushCounters& counters, Transport transport);
   ~PushSender() override;
 
   // Signs and queues a push of `output` to `target` (a Hop the client named).
@@ -32,6 +33,7 @@ class PushSender final : public PushSink {
  private:
   struct Job {
     std::string address;
+    std::string peer;
     rpc::PushRequest request;
   };
   void run();

@@ -39,7 +39,8 @@ double measure_ms_per_block(const BlockSpan& span) {
 Server::Server(ServerOptions options)
     : options_(std::move(options)),
       identity_(options_.identity_file.empty() ? Identity::generate()
-                                               : Identity::load_or_create(options_.identity_file)) {
+                                               : Identity::load_or_create(options_.identity_file)),
+      channels_({}, options_.transport) {
   const ModelConfig config = ModelConfig::load(options_.model_dir);
   checkpoint_ = Checkpoint::open(options_.model_dir);
   manifest_ = open_manifest(options_.model_dir, config, *checkpoint_);
@@ -79,7 +80,8 @@ Server::Server(ServerOptions options)
       ServedModel{model_id_, *span_, identity_, compute_ms_per_block_}, options_);
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(options_.listen.str(), grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(options_.listen.str(), server_credentials(identity_, options_.transport),
+                           &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits::kMaxMessageBytes));
   builder.SetMaxSendMessageSize(static_cast<int>(limits::kMaxMessageBytes));
   builder.RegisterService(service_.get());
@@ -130,7 +132,7 @@ void Server::measure_next_rtts() {
   for (const auto& s : view.servers) {
     if (s.state != ServerState::kOnline || s.peer == identity_.peer_id()) continue;
     if (s.start <= span_->end() && span_->end() < s.end) {
-      const double rtt = channels_.ping_ms(s.address);
+      const double rtt = channels_.ping_ms(s.address, s.peer);
       if (std::isfinite(rtt)) rtts[s.peer] = rtt;
     }
   }

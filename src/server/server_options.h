@@ -9,6 +9,7 @@
 
 #include "kernels/format.h"
 #include "net/address.h"
+#include "net/tls.h"
 #include "server/fault_injection.h"
 
 namespace brigade {
@@ -43,6 +44,8 @@ struct ServerOptions {
   std::chrono::seconds session_timeout{120};
   // DHT record lifetime; records are refreshed every third of it.
   std::chrono::seconds record_ttl{30};
+  // TLS bound to the identity, or plaintext (`--plaintext`; net/tls.h).
+  Transport transport = Transport::kTls;
   // Test-only failures (see fault_injection.h); none by default.
   FaultPlan fault;
 };

@@ -42,11 +42,11 @@ class RemoteSessionOpen : public ::testing::Test {
     service_ = std::make_unique<HostileOpens>(mode);
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    builder.AddListeningPort("127.0.0.1:0", server_credentials(identity_), &port);
     builder.RegisterService(service_.get());
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
-    hop_.peer = "hostile";
+    hop_.peer = identity_.peer_id();
     hop_.address = "127.0.0.1:" + std::to_string(port);
     hop_.end = 1;
   }
@@ -60,7 +60,7 @@ class RemoteSessionOpen : public ::testing::Test {
     params.hidden_size = 8;
     ChannelPool channels;
     try {
-      RemoteSession session(hop_, channels.channel(hop_.address), params,
+      RemoteSession session(hop_, channels.channel(hop_.address, hop_.peer), params,
                             std::chrono::milliseconds(300));
     } catch (const HopFailure& failure) {
       return failure;
@@ -69,6 +69,7 @@ class RemoteSessionOpen : public ::testing::Test {
     return HopFailure(hop_.peer, ErrorKind::kInvalid, "none");
   }
 
+  const Identity identity_ = Identity::generate();
   std::unique_ptr<HostileOpens> service_;
   std::unique_ptr<grpc::Server> server_;
   RouteHop hop_;
@@ -79,7 +80,7 @@ TEST_F(RemoteSessionOpen, AServerThatNeverAnswersTheOpenIsUnavailableNotAHang) {
   const HopFailure failure = open_fails();
   EXPECT_EQ(ErrorKind::kUnavailable, failure.kind()) << failure.what();
   EXPECT_TRUE(failure.stalled) << "a server that takes the stream and says nothing stalls";
-  EXPECT_EQ("hostile", failure.peer);
+  EXPECT_EQ(identity_.peer_id(), failure.peer);
 }
 
 TEST_F(RemoteSessionOpen, AServerAnsweringAsAnotherPeerMisbehaves) {

@@ -64,7 +64,7 @@ class SessionChainTest : public ::testing::Test {
     needs.push = push;
     map_.emplace(
         swarm_.read(), needs, [this] { return swarm_.read(); },
-        [this](const std::string& address) { return swarm_.ping_ms(address); });
+        [this](const ServerRecord& server) { return swarm_.ping_ms(server.address); });
     ChainOptions options;
     options.push = push;
     options.replan_wait = milliseconds(0);

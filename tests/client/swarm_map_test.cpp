@@ -37,7 +37,7 @@ SwarmMap map_of(std::vector<ServerRecord> servers) {
   SwarmView view;
   view.servers = std::move(servers);
   return SwarmMap(
-      view, needs(), [view] { return view; }, [](const std::string&) { return 1.0; });
+      view, needs(), [view] { return view; }, [](const ServerRecord&) { return 1.0; });
 }
 
 TEST(SwarmMap, AnUnprovenSpeedCountsNoFasterThanTheFastestMeasuredOne) {
@@ -69,7 +69,7 @@ TEST(SwarmMap, PingsEveryNewServerAtOnce) {
   std::atomic<int> running{0}, most{0};
   SwarmMap map(
       view, needs(), [view] { return view; },
-      [&](const std::string&) {
+      [&](const ServerRecord&) {
         const int now = ++running;
         int seen = most.load();
         while (now > seen && !most.compare_exchange_weak(seen, now)) {

@@ -185,9 +185,9 @@ inline std::unique_ptr<LocalSwarm> start_swarm(const std::filesystem::path& mode
 
 // The server's own Info (identity, span, push counters). Throws when it
 // does not answer within 5 s.
-inline rpc::InfoResponse server_info(const std::string& address) {
-  auto stub = rpc::Brigade::NewStub(
-      grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), channel_arguments()));
+inline rpc::InfoResponse server_info(const std::string& address,
+                                     Transport transport = Transport::kTls) {
+  auto stub = rpc::Brigade::NewStub(dial(address, kAnyPeer, channel_arguments(), transport));
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
   rpc::InfoResponse info;
@@ -278,8 +278,9 @@ inline int expect_route_tiles(const nlohmann::json& route, int num_blocks, Local
 class SlowLink {
  public:
   SlowLink(const std::string& server_address,
-           std::chrono::milliseconds one_way = std::chrono::milliseconds(60))
-      : target_(server_address), proxy_(server_address, one_way) {}
+           std::chrono::milliseconds one_way = std::chrono::milliseconds(60),
+           LatencyProxy::Tap tap = {})
+      : target_(server_address), proxy_(server_address, one_way, std::move(tap)) {}
   // ANNOUNCED=DIALLED for --connect-via.
   std::string connect_via() const { return target_ + "=" + proxy_.address(); }
 

@@ -318,8 +318,7 @@ TEST_F(HostileInput, MessageOverTheGrpcLimitIsRefusedByGrpc) {
   // The client lifts its own send limit; the server's receive limit holds.
   grpc::ChannelArguments args;
   args.SetMaxSendMessageSize(-1);
-  auto big = grpc::CreateCustomChannel(fixture->swarm->server_address(0),
-                                       grpc::InsecureChannelCredentials(), args);
+  auto big = dial(fixture->swarm->server_address(0), kAnyPeer, args);
   const std::string data(limits::kMaxMessageBytes + 1024, 'x');
   const InferenceCall call =
       run_inference(big, {open_request(id(), 0, kLayers, 16),

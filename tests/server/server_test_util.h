@@ -26,8 +26,7 @@ namespace brigade::test {
 using swarm_fixture::start_swarm;
 
 inline std::shared_ptr<grpc::Channel> raw_channel(const std::string& address) {
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   channel_arguments());
+  return dial(address, kAnyPeer, channel_arguments());
 }
 
 inline rpc::TensorChunk tensor_chunk(const std::vector<int64_t>& shape, const std::string& bytes,

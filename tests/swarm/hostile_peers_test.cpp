@@ -17,12 +17,15 @@
 
 #include <atomic>
 #include <chrono>
+#include <mutex>
 
 #include "common/swarm_fixture.h"
 #include "dht/dht_node.h"
 #include "dht/swarm_directory.h"
+#include "model/checkpoint.h"
 #include "net/address.h"
 #include "net/identity.h"
+#include "net/tls.h"
 
 namespace brigade::swarm_fixture {
 namespace {
@@ -75,7 +78,8 @@ struct HostileServer {
       : service(std::make_unique<HostileService>(mode)) {
     grpc::ServerBuilder builder;
     int port = 0;
-    builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port);
+    // TLS with its own identity: it is exactly the peer its record names.
+    builder.AddListeningPort("127.0.0.1:0", server_credentials(identity), &port);
     builder.RegisterService(service.get());
     server = builder.BuildAndStart();
     address = "127.0.0.1:" + std::to_string(port);
@@ -237,6 +241,90 @@ TEST_F(HostilePeers, FortyRecordsAtSilentAddressesAreSkipped) {
   int unreachable = 0;
   for (const auto& s : servers) unreachable += s.at("reachable").get<bool>() ? 0 : 1;
   EXPECT_EQ(unreachable, 40) << status.out;
+}
+
+// Everything between client and server passes through a proxy that records
+// it, or flips one bit of it (issue 15, item 5).
+class Wiretap : public ::testing::Test {
+ protected:
+  // One server of every block, reached only through a tapped link; the
+  // client and server use `extra` (e.g. {"--plaintext"}).
+  Generation generate_through(LatencyProxy::Tap tap, const std::vector<std::string>& extra = {}) {
+    model_ = test::make_small_model(dir_, model_options());
+    expected_ = reference_run(model_, kPrompt, kNewTokens);
+    swarm_ = start_swarm(model_, {{0, model_options().layers, extra}}, dir_ / "logs");
+    peer_ = server_info(swarm_->server_address(0),
+                        extra.empty() ? Transport::kTls : Transport::kPlaintext)
+                .peer();
+    std::vector<std::unique_ptr<SlowLink>> links;
+    links.push_back(std::make_unique<SlowLink>(swarm_->server_address(0),
+                                               std::chrono::milliseconds(1), std::move(tap)));
+    std::vector<std::string> args = connect_via_args(links);
+    args.insert(args.end(), extra.begin(), extra.end());
+    return swarm_generate(model_, swarm_->dht_address(), kPrompt, kNewTokens, Output::kJson, args);
+  }
+
+  // A tap that keeps a copy of every byte, both ways.
+  LatencyProxy::Tap recorder() {
+    return [this](LatencyProxy::Direction, std::string& bytes) {
+      std::lock_guard lock(mutex_);
+      recorded_ += bytes;
+    };
+  }
+  bool recorded(const std::string& needle) {
+    std::lock_guard lock(mutex_);
+    return recorded_.find(needle) != std::string::npos;
+  }
+
+  // The prompt as the client sends it: the f32 embedding of one of its
+  // tokens, which the first step's input carries verbatim.
+  std::string embedding_of(int token) const {
+    const auto checkpoint = Checkpoint::open(model_);
+    const auto bytes = checkpoint->bytes("model.embed_tokens.weight");
+    const size_t row = static_cast<size_t>(model_options().hidden) * sizeof(float);
+    return std::string(reinterpret_cast<const char*>(bytes.data()) + token * row, row);
+  }
+
+  test::TempDir dir_{"brigade-wiretap"};
+  std::filesystem::path model_;
+  Generation expected_;
+  std::unique_ptr<LocalSwarm> swarm_;
+  std::string peer_;
+  std::mutex mutex_;
+  std::string recorded_;
+};
+
+TEST_F(Wiretap, ARecordingProxyReadsNothingOverTls) {
+  const Generation g = generate_through(recorder());
+  EXPECT_EQ(g.ids, expected_.ids);
+  ASSERT_GT(recorded_.size(), 1000u) << "the proxy saw no traffic";
+  EXPECT_FALSE(recorded(embedding_of(17))) << "the prompt crossed the link in the clear";
+}
+
+TEST_F(Wiretap, ARecordingProxyReadsPlaintextChannels) {
+  const Generation g = generate_through(recorder(), {"--plaintext"});
+  EXPECT_EQ(g.ids, expected_.ids);
+  EXPECT_TRUE(recorded(embedding_of(17))) << "the check above could not fail";
+}
+
+TEST_F(Wiretap, ABitFlippedInFlightGetsTheHonestServerNoLastingBan) {
+  // One bit of the client's upstream bytes, once, well past the handshake.
+  std::atomic<size_t> seen{0};
+  std::atomic<bool> flipped{false};
+  const Generation g = generate_through([&](LatencyProxy::Direction direction, std::string& bytes) {
+    if (direction != LatencyProxy::Direction::kUp || flipped) return;
+    const size_t before = seen.fetch_add(bytes.size());
+    if (before + bytes.size() > 3000) {
+      bytes[bytes.size() / 2] ^= 0x10;
+      flipped = true;
+    }
+  });
+  ASSERT_TRUE(flipped) << "the tap flipped nothing";
+  // TLS turns the flip into a broken connection (unavailable, a brief ban),
+  // not into a false input that would make the client blame the server for
+  // the rest of its run: the same server finishes the generation.
+  EXPECT_EQ(g.ids, expected_.ids) << g.raw.err;
+  EXPECT_TRUE(route_has_peer(g.route, peer_)) << g.route.dump();
 }
 
 }  // namespace

@@ -188,8 +188,7 @@ rpc::PushRequest make_push(const Identity& sender, const Identity& signer,
 }
 
 std::shared_ptr<grpc::Channel> open_channel(const std::string& address) {
-  return grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
-                                   channel_arguments());
+  return dial(address, kAnyPeer, channel_arguments());
 }
 
 rpc::PushResponse send_push(rpc::Brigade::Stub& stub, const rpc::PushRequest& request) {
