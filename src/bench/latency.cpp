@@ -30,6 +30,7 @@ struct LatencyFlags {
   int layers = 8;
   int hidden = 256;
   bool json = false;
+  bool plaintext = false;  // servers and client without TLS, to measure what it costs
 };
 
 struct ModeResult {
@@ -100,6 +101,7 @@ void print_latency_report(const LatencyFlags& flags, const ModelConfig& config,
                         {"client_rtt_ms", flags.client_rtt_ms},
                         {"server_rtt_ms", flags.server_rtt_ms},
                         {"tokens", flags.tokens},
+                        {"transport", flags.plaintext ? "plaintext" : "tls"},
                         {"blocks", config.num_hidden_layers},
                         {"hidden", config.hidden_size},
                         {"compute_ms", compute},
@@ -113,14 +115,15 @@ void print_latency_report(const LatencyFlags& flags, const ModelConfig& config,
     return;
   }
   std::cout << fmt::format(
-      "N={} servers, client RTT {} ms, server RTT {} ms, {} tokens, {} blocks of hidden {}\n"
+      "N={} servers, client RTT {} ms, server RTT {} ms, {} tokens, {} blocks of hidden {}, {}\n"
       "  relay  {:8.1f} ms/token\n"
       "  push   {:8.1f} ms/token\n"
       "  floor  {:8.1f} ms/token  (R + compute {:.1f} + (N-1)*D/2)\n"
       "  push / floor = {:.3f}   relay / push = {:.2f}x\n",
       flags.servers, flags.client_rtt_ms, flags.server_rtt_ms, flags.tokens,
-      config.num_hidden_layers, config.hidden_size, relay.per_token_ms, push.per_token_ms, floor,
-      compute, push.per_token_ms / floor, relay.per_token_ms / push.per_token_ms);
+      config.num_hidden_layers, config.hidden_size, flags.plaintext ? "plaintext" : "TLS",
+      relay.per_token_ms, push.per_token_ms, floor, compute, push.per_token_ms / floor,
+      relay.per_token_ms / push.per_token_ms);
 }
 
 void run_latency_bench(const LatencyFlags& flags) {
@@ -134,25 +137,29 @@ void run_latency_bench(const LatencyFlags& flags) {
   options.binary = cli::self_binary();
   options.model_dir = std::filesystem::absolute(model);
   options.servers = even_spans(config.num_hidden_layers, flags.servers);
+  if (flags.plaintext) {
+    for (auto& server : options.servers) server.extra_args.push_back("--plaintext");
+  }
   options.log_dir = work / "logs";
   LocalSwarm swarm(options);
   const WanLinks links = emulate_wan(swarm, flags);
 
-  const std::vector<std::string> args = {cli::self_binary(),
-                                         "generate",
-                                         "--model",
-                                         model.string(),
-                                         "--initial-peers",
-                                         swarm.dht_address(),
-                                         "--prompt-ids",
-                                         "1,5,9,14,20,3,7,11",
-                                         "--max-new-tokens",
-                                         std::to_string(flags.tokens),
-                                         "--connect-via",
-                                         links.connect_via,
-                                         "--push-via",
-                                         links.push_via,
-                                         "--json"};
+  std::vector<std::string> args = {cli::self_binary(),
+                                   "generate",
+                                   "--model",
+                                   model.string(),
+                                   "--initial-peers",
+                                   swarm.dht_address(),
+                                   "--prompt-ids",
+                                   "1,5,9,14,20,3,7,11",
+                                   "--max-new-tokens",
+                                   std::to_string(flags.tokens),
+                                   "--connect-via",
+                                   links.connect_via,
+                                   "--push-via",
+                                   links.push_via,
+                                   "--json"};
+  if (flags.plaintext) args.push_back("--plaintext");
   const ModeResult relay = run_generate(args, false);
   const ModeResult push = run_generate(args, true);
   require(relay.ids == push.ids, "relay and push generated different tokens");
@@ -179,6 +186,8 @@ void add_latency_command(CLI::App& bench) {
       ->capture_default_str();
   cmd->add_flag("--json", flags->json,
                 R"(Print {"relay_ms", "push_ms", "floor_ms", ...} instead of a table)");
+  cmd->add_flag("--plaintext", flags->plaintext,
+                "Servers and client without TLS (compare with a run without it: what TLS costs)");
   cmd->callback([flags] { run_latency_bench(*flags); });
 }
 
