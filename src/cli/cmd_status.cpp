@@ -2,7 +2,6 @@
 
 #include <fmt/ranges.h>
 
-#include <future>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -14,6 +13,7 @@
 #include "net/channels.h"
 #include "util/error.h"
 #include "util/log.h"
+#include "util/parallel_map.h"
 
 namespace brigade::cli {
 namespace {
@@ -72,22 +72,19 @@ void add_status_command(CLI::App& app) {
                             {"missing_blocks", view.missing_blocks}});
       for (int b : view.missing_blocks) missing.push_back(b);
     }
-    // Every server at once: a silent address costs one Info deadline in all,
-    // not one each.
+    // Every server at once: a silent address costs one Info deadline in all.
     ChannelPool channels({}, transport_of(flags->plaintext));
-    std::vector<std::future<std::optional<rpc::InfoResponse>>> infos;
-    for (const auto& r : directory) {
-      infos.push_back(std::async(std::launch::async, [&channels, &r]() {
-        return r.state == ServerState::kOnline ? query_info(channels, r) : std::nullopt;
-      }));
-    }
+    const auto infos = parallel_map(directory.size(), 64, [&](size_t i) {
+      const ServerRecord& r = directory[i];
+      return r.state == ServerState::kOnline ? query_info(channels, r) : std::nullopt;
+    });
     nlohmann::json servers = nlohmann::json::array();
     for (size_t i = 0; i < directory.size(); ++i) {
       const ServerRecord& r = directory[i];
       nlohmann::json s = r.to_json();
       s.erase("block");
       s.erase("expires_at");
-      const auto info = infos[i].get();
+      const auto& info = infos[i];
       s["reachable"] = info.has_value();
       if (info) {
         s["cache_tokens_left"] = info->cache_tokens_left();

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <cmath>
-#include <future>
 #include <map>
+#include <set>
+
+#include "util/parallel_map.h"
 
 namespace brigade {
 
@@ -18,14 +20,16 @@ SwarmMap::SwarmMap(SwarmView initial, RouteNeeds needs, Reader read, Pinger ping
 }
 
 void SwarmMap::measure_new_rtts() {
-  std::map<std::string, std::future<double>> pings;
+  std::vector<const ServerRecord*> fresh;
+  std::set<std::string> peers;
   for (const auto& server : view_.servers) {
     if (server.state == ServerState::kOnline && !costs_.client_rtt_ms.count(server.peer) &&
-        !pings.count(server.peer)) {
-      pings[server.peer] = std::async(std::launch::async, ping_, server);
+        peers.insert(server.peer).second) {
+      fresh.push_back(&server);
     }
   }
-  for (auto& [peer, rtt] : pings) costs_.client_rtt_ms[peer] = rtt.get();
+  const auto rtts = parallel_map(fresh.size(), 64, [&](size_t i) { return ping_(*fresh[i]); });
+  for (size_t i = 0; i < fresh.size(); ++i) costs_.client_rtt_ms[fresh[i]->peer] = rtts[i];
 }
 
 void SwarmMap::observe(const std::string& peer, double ms_per_block) {

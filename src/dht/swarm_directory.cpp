@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <future>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -14,6 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/config.h"
 #include "util/error.h"
+#include "util/parallel_map.h"
 
 namespace brigade {
 
@@ -124,19 +124,10 @@ SwarmView read_swarm(DhtNode& dht, const ExpectedModel& expected,
   SwarmView view;
   std::map<std::string, ServerRecord> by_peer;
   const double now = unix_now();
-  // Lookups run concurrently, kMaxLookups at a time (a thread each); each is
-  // bounded by its timeout.
-  constexpr int kMaxLookups = 32;
-  std::vector<std::vector<std::string>> found(static_cast<size_t>(std::max(num_blocks, 0)));
-  for (int first = 0; first < num_blocks; first += kMaxLookups) {
-    std::vector<std::future<std::vector<std::string>>> lookups;
-    for (int block = first; block < std::min(num_blocks, first + kMaxLookups); ++block) {
-      lookups.push_back(std::async(std::launch::async, [&dht, &model, block, timeout_per_block] {
-        return dht.get(block_key(model, block), timeout_per_block);
-      }));
-    }
-    for (size_t i = 0; i < lookups.size(); ++i) found[first + i] = lookups[i].get();
-  }
+  // Lookups run concurrently; each is bounded by its timeout.
+  const auto found = parallel_map(static_cast<size_t>(std::max(num_blocks, 0)), 32, [&](size_t b) {
+    return dht.get(block_key(model, static_cast<int>(b)), timeout_per_block);
+  });
   for (int block = 0; block < num_blocks; ++block) {
     for (const auto& bytes : found[block]) {
       std::string why;
