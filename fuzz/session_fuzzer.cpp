@@ -210,7 +210,8 @@ void run_session(const uint8_t* data, size_t size) {
   std::unique_ptr<SessionHost::Stream> stream;
   try {
     stream = world->host->open(
-        request, [&](const StepOutcome& outcome) { check_outcome(outcome, open, hidden); }, [] {});
+        "fuzz-client", request,
+        [&](const StepOutcome& outcome) { check_outcome(outcome, open, hidden); }, [] {});
   } catch (const Error&) {
     return;
   }
@@ -260,6 +261,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
   ServerOptions server_options;
   server_options.cache_tokens = kCacheTokens;
   server_options.alloc_wait = std::chrono::milliseconds(0);
+  server_options.peer_cache_share = 1;  // one client: the largest session must fit
   world->pushes = std::make_unique<DiscardPushes>();
   world->host = std::make_unique<SessionHost>(ServedModel{"fuzz", *world->span, world->server, 0},
                                               server_options, world->counters, *world->pushes);

@@ -1,5 +1,7 @@
 // `brigade server`: hosts a span of blocks for the swarm.
 
+#include <chrono>
+#include <cmath>
 #include <cstdio>
 
 #include "cli/commands.h"
@@ -11,6 +13,18 @@
 #include "util/signals.h"
 
 namespace brigade::cli {
+namespace {
+
+double seconds(std::chrono::milliseconds ms) { return static_cast<double>(ms.count()) / 1000; }
+
+// A flag given in (fractional) seconds, which must be positive.
+std::chrono::milliseconds positive_ms(double seconds, const char* flag) {
+  require(seconds > 0 && seconds < 1e9, "{} must be a positive number of seconds, got {}", flag,
+          seconds);
+  return std::chrono::milliseconds(std::llround(seconds * 1000));
+}
+
+}  // namespace
 
 void add_server_command(CLI::App& app) {
   struct Flags {
@@ -21,6 +35,16 @@ void add_server_command(CLI::App& app) {
     int64_t cache_tokens = ServerOptions{}.cache_tokens;
     int64_t session_timeout_s = ServerOptions{}.session_timeout.count();
     int64_t record_ttl_s = ServerOptions{}.record_ttl.count();
+    double alloc_wait_s = seconds(ServerOptions{}.alloc_wait);
+    int max_sessions_per_peer = ServerOptions{}.max_sessions_per_peer;
+    double peer_cache_share = ServerOptions{}.peer_cache_share;
+    double idle_under_pressure_s = seconds(ServerOptions{}.idle_under_pressure);
+    int max_waiting_opens = ServerOptions{}.max_waiting_opens;
+    double open_timeout_s = seconds(ServerOptions{}.open_timeout);
+    int max_streams = ServerOptions{}.max_streams;
+    int max_streams_per_peer = ServerOptions{}.max_streams_per_peer;
+    size_t max_pending_bytes = ServerOptions{}.max_pending_bytes;
+    int compute_chunk_tokens = ServerOptions{}.compute_chunk_tokens;
     EngineFlags engine;
     bool plaintext = false;
   };
@@ -52,6 +76,37 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--record-ttl", flags->record_ttl_s, "DHT record lifetime (s)")
       ->capture_default_str();
   add_transport_flag(cmd, flags->plaintext);
+  // Fair use: what one client (one connection) may cost, and all of them.
+  cmd->add_option("--alloc-wait", flags->alloc_wait_s,
+                  "How long an open waits for cache before 'cache full' (s)")
+      ->capture_default_str();
+  cmd->add_option("--max-sessions-per-peer", flags->max_sessions_per_peer,
+                  "Open sessions one client may hold")
+      ->capture_default_str();
+  cmd->add_option("--peer-cache-share", flags->peer_cache_share,
+                  "Share of --cache-tokens one client's sessions may reserve (0 < F <= 1)")
+      ->capture_default_str();
+  cmd->add_option("--idle-under-pressure", flags->idle_under_pressure_s,
+                  "While opens wait for cache, close sessions idle this long (s)")
+      ->capture_default_str();
+  cmd->add_option("--max-waiting-opens", flags->max_waiting_opens,
+                  "Opens that may wait for cache at once (first come, first served)")
+      ->capture_default_str();
+  cmd->add_option("--open-timeout", flags->open_timeout_s,
+                  "Cancel a stream that sends nothing for this long before its open (s)")
+      ->capture_default_str();
+  cmd->add_option("--max-streams", flags->max_streams,
+                  "Inference and Forward streams at once, all clients")
+      ->capture_default_str();
+  cmd->add_option("--max-streams-per-peer", flags->max_streams_per_peer,
+                  "Inference and Forward streams at once, one client")
+      ->capture_default_str();
+  cmd->add_option("--max-pending-bytes", flags->max_pending_bytes,
+                  "Bytes of unfinished tensors (chunks awaiting the rest) held at once")
+      ->capture_default_str();
+  cmd->add_option("--compute-chunk-tokens", flags->compute_chunk_tokens,
+                  "Longer steps run in chunks of this many tokens, taking turns with others")
+      ->capture_default_str();
   cmd->add_option("--fault", flags->fault,
                   "Test-only failure: crash-after:K | stall-after:K | corrupt-outputs | "
                   "corrupt-pushes | refuse-sessions");
@@ -88,6 +143,25 @@ void add_server_command(CLI::App& app) {
             "--session-timeout must be > 0 and --record-ttl >= 3");
     options.session_timeout = std::chrono::seconds(flags->session_timeout_s);
     options.record_ttl = std::chrono::seconds(flags->record_ttl_s);
+    options.alloc_wait = positive_ms(flags->alloc_wait_s, "--alloc-wait");
+    options.idle_under_pressure =
+        positive_ms(flags->idle_under_pressure_s, "--idle-under-pressure");
+    options.open_timeout = positive_ms(flags->open_timeout_s, "--open-timeout");
+    require(flags->peer_cache_share > 0 && flags->peer_cache_share <= 1,
+            "--peer-cache-share must be in (0, 1], got {}", flags->peer_cache_share);
+    options.peer_cache_share = flags->peer_cache_share;
+    require(flags->max_sessions_per_peer >= 1 && flags->max_waiting_opens >= 0 &&
+                flags->max_streams >= 1 && flags->max_streams_per_peer >= 1 &&
+                flags->compute_chunk_tokens >= 1,
+            "--max-sessions-per-peer, --max-streams, --max-streams-per-peer and "
+            "--compute-chunk-tokens must be >= 1, --max-waiting-opens >= 0");
+    options.max_sessions_per_peer = flags->max_sessions_per_peer;
+    options.max_waiting_opens = flags->max_waiting_opens;
+    require(flags->max_streams <= 65536, "--max-streams must be at most 65536 (a thread each)");
+    options.max_streams = flags->max_streams;
+    options.max_streams_per_peer = flags->max_streams_per_peer;
+    options.max_pending_bytes = flags->max_pending_bytes;
+    options.compute_chunk_tokens = flags->compute_chunk_tokens;
     options.fault = FaultPlan::parse(flags->fault);
     options.transport = transport_of(flags->plaintext);
 

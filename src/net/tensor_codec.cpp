@@ -136,9 +136,21 @@ bool ChunkAssembler::add(const rpc::TensorChunk& chunk) {
   const size_t expected = static_cast<size_t>(tensor_.elements()) * wire_dtype_size(tensor_.dtype);
   require(tensor_.bytes.size() + chunk.data().size() <= expected,
           "tensor data exceeds the {} bytes its shape implies", expected);
+  const bool last = next_index_ + 1 >= num_chunks_;
+  if (pending_ != nullptr && !last) {
+    if (!pending_->try_take(chunk.data().size())) {
+      fail(ErrorKind::kRefused,
+           "unfinished tensors hold {} of the {} bytes this server buffers for them: chunk {} of "
+           "{} ({} bytes) refused; send smaller tensors or try again later",
+           pending_->held(), pending_->capacity(), chunk.chunk_index(), num_chunks_,
+           chunk.data().size());
+    }
+    pending_held_ += chunk.data().size();
+  }
   tensor_.bytes += chunk.data();
   ++next_index_;
-  if (next_index_ < num_chunks_) return false;
+  if (!last) return false;
+  give_back_pending();
   require(tensor_.bytes.size() == expected, "tensor data has {} bytes, its shape implies {}",
           tensor_.bytes.size(), expected);
   return true;
@@ -148,6 +160,28 @@ WireTensor ChunkAssembler::take() {
   next_index_ = 0;
   num_chunks_ = 0;
   return std::move(tensor_);
+}
+
+void ChunkAssembler::give_back_pending() {
+  if (pending_ != nullptr && pending_held_ > 0) pending_->give_back(pending_held_);
+  pending_held_ = 0;
+}
+
+bool PendingBytes::try_take(size_t bytes) {
+  MutexLock lock(mutex_);
+  if (bytes > capacity_ - held_) return false;
+  held_ += bytes;
+  return true;
+}
+
+void PendingBytes::give_back(size_t bytes) {
+  MutexLock lock(mutex_);
+  held_ -= bytes;
+}
+
+size_t PendingBytes::held() const {
+  MutexLock lock(mutex_);
+  return held_;
 }
 
 }  // namespace brigade

@@ -11,6 +11,7 @@
 #include "brigade.pb.h"
 #include "kernels/dtype.h"
 #include "net/limits.h"
+#include "util/thread_annotations.h"
 
 namespace brigade {
 
@@ -49,21 +50,54 @@ WireTensor make_wire_tensor(std::span<const float> values, std::vector<int64_t> 
 // Splits a tensor into chunks of at most limits::kChunkBytes of data.
 std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor);
 
+// Bytes of unfinished tensors held at once, shared by every ChunkAssembler
+// that names it: a peer that starts tensors and never finishes them cannot
+// make the receiver hold more than this, however many streams it opens.
+class PendingBytes {
+ public:
+  explicit PendingBytes(size_t capacity) : capacity_(capacity) {}
+  // False (taking nothing) when `bytes` more would pass the capacity.
+  bool try_take(size_t bytes);
+  void give_back(size_t bytes);
+  size_t held() const;
+  size_t capacity() const { return capacity_; }
+
+ private:
+  const size_t capacity_;
+  mutable Mutex mutex_;
+  size_t held_ BRIGADE_GUARDED_BY(mutex_) = 0;
+};
+
 // Reassembles chunks as they arrive. add() returns true when the tensor is
 // complete. Throws Error on out-of-order chunks, a changed chunk count, a
 // dtype other than `expected_dtype`, a byte count that disagrees with the
 // shape, or more than `max_bytes` of data: a peer cannot make us allocate
 // more than the session allows.
+//
+// With `pending`, the data of a tensor still waiting for later chunks is
+// counted there until the tensor completes or the assembler is destroyed; a
+// chunk that does not fit is refused with an Error of kind kRefused. A
+// tensor's last chunk (a whole tensor in one message, too) never counts: it
+// is not left waiting.
 class ChunkAssembler {
  public:
-  ChunkAssembler(rpc::WireDType expected_dtype, size_t max_bytes)
-      : expected_dtype_(expected_dtype), max_bytes_(max_bytes) {}
+  // REQUIRES: `pending`, when given, outlives the assembler.
+  ChunkAssembler(rpc::WireDType expected_dtype, size_t max_bytes, PendingBytes* pending = nullptr)
+      : expected_dtype_(expected_dtype), max_bytes_(max_bytes), pending_(pending) {}
+  ~ChunkAssembler() { give_back_pending(); }
+  ChunkAssembler(const ChunkAssembler&) = delete;
+  ChunkAssembler& operator=(const ChunkAssembler&) = delete;
+
   bool add(const rpc::TensorChunk& chunk);
   WireTensor take();  // REQUIRES: add() returned true
 
  private:
+  void give_back_pending();
+
   rpc::WireDType expected_dtype_;
   size_t max_bytes_;
+  PendingBytes* pending_;
+  size_t pending_held_ = 0;  // this tensor's bytes counted in *pending_
   uint32_t next_index_ = 0;
   uint32_t num_chunks_ = 0;
   WireTensor tensor_;

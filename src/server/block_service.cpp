@@ -34,7 +34,8 @@ bool write_result(grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::Inferenc
 }  // namespace
 
 BlockService::BlockService(const ServedModel& served, const ServerOptions& options)
-    : faults_(options.fault),
+    : open_timeout_(options.open_timeout),
+      faults_(options.fault),
       sender_(served.identity, counters_, options.transport),
       host_(served, options, counters_, faults_.wrap(sender_)) {
   reaper_ = std::thread([this] { reap_idle_sessions(); });
@@ -55,6 +56,20 @@ void BlockService::reap_idle_sessions() {
     host_.expire_idle();
 }
 
+std::optional<grpc::Status> BlockService::admit(grpc::ServerContext* context,
+                                                PeerQuota::Claim* slot) {
+  try {
+    *slot = host_.admit_stream(context->peer());
+  } catch (const Error& e) {
+    return to_status(e);
+  }
+  return std::nullopt;
+}
+
+Watchdog::Timer BlockService::cancel_if_silent(grpc::ServerContext* context) {
+  return watchdog_.arm(open_timeout_, [context] { context->TryCancel(); });
+}
+
 void BlockService::stop() {
   faults_.stop();
   host_.cancel_all();
@@ -63,8 +78,13 @@ void BlockService::stop() {
 grpc::Status BlockService::Inference(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::InferenceRequest>* stream) {
+  PeerQuota::Claim slot;
+  if (auto refused = admit(context, &slot)) return *refused;
   rpc::InferenceRequest request;
-  if (!stream->Read(&request)) return invalid("stream ended before the session was opened");
+  {
+    const Watchdog::Timer deadline = cancel_if_silent(context);
+    if (!stream->Read(&request)) return invalid("stream ended before the session was opened");
+  }
   if (faults_.refuse_sessions()) {
     return to_status(Error("fault injection: refusing sessions", ErrorKind::kUnavailable));
   }
@@ -78,7 +98,8 @@ grpc::Status BlockService::Inference(
   };
   std::unique_ptr<SessionHost::Stream> session;
   try {
-    session = host_.open(request, faults_.wrap(deliver), [context] { context->TryCancel(); });
+    session = host_.open(context->peer(), request, faults_.wrap(deliver),
+                         [context] { context->TryCancel(); });
   } catch (const Error& e) {
     return to_status(e);
   }
@@ -105,15 +126,24 @@ grpc::Status BlockService::Inference(
 }
 
 grpc::Status BlockService::Forward(
-    grpc::ServerContext*,
+    grpc::ServerContext* context,
     grpc::ServerReaderWriter<rpc::ForwardResponse, rpc::ForwardRequest>* stream) {
+  PeerQuota::Claim slot;
+  if (auto refused = admit(context, &slot)) return *refused;
   rpc::ForwardRequest request;
-  std::optional<ChunkAssembler> assembler;
+  std::unique_ptr<ChunkAssembler> assembler;
   int answered = 0;
+  // Every message of a Forward stream is due within open_timeout of the
+  // previous one (or of the start): a silent stream holds a thread.
+  Watchdog::Timer deadline = cancel_if_silent(context);
   try {
     while (stream->Read(&request)) {
-      if (!assembler) assembler.emplace(request.hidden().dtype(), host_.max_forward_bytes());
-      if (!assembler->add(request.hidden())) continue;
+      deadline.disarm();
+      if (!assembler) assembler = host_.forward_assembler(request.hidden().dtype());
+      if (!assembler->add(request.hidden())) {
+        deadline = cancel_if_silent(context);
+        continue;
+      }
       const WireTensor tensor = assembler->take();
       assembler.reset();
       const ForwardResult result = host_.forward(request.start(), request.end(), tensor);
@@ -124,6 +154,7 @@ grpc::Status BlockService::Forward(
         if (!stream->Write(response)) return grpc::Status::CANCELLED;
       }
       ++answered;
+      deadline = cancel_if_silent(context);
     }
   } catch (const Error& e) {
     return to_status(e);

@@ -3,10 +3,16 @@
 // net/brigade.proto and hands every message to the SessionHost, which holds
 // the protocol itself. Errors become status codes by kind (net/status.h);
 // nothing a client or peer sends can end more than its own call.
+//
+// Threads (the sync API holds one per open stream): a stream takes a slot
+// from the SessionHost's caps before it reads anything (over them it is
+// refused at once), and one that stays silent past options.open_timeout is
+// cancelled by the watchdog, so that no client can keep server threads.
 
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "brigade.grpc.pb.h"
@@ -14,6 +20,7 @@
 #include "server/push_sender.h"
 #include "server/server_options.h"
 #include "server/session_host.h"
+#include "server/watchdog.h"
 
 namespace brigade {
 
@@ -42,7 +49,15 @@ class BlockService final : public rpc::Brigade::Service {
 
  private:
   void reap_idle_sessions();
+  // Takes a slot for the stream (SessionHost::admit_stream) into *slot, or
+  // returns the status that refuses it.
+  std::optional<grpc::Status> admit(grpc::ServerContext* context, PeerQuota::Claim* slot);
+  // Cancels `context`'s call unless the timer is disarmed within
+  // options.open_timeout.
+  Watchdog::Timer cancel_if_silent(grpc::ServerContext* context);
 
+  const std::chrono::milliseconds open_timeout_;
+  Watchdog watchdog_;
   FaultInjector faults_;
   PushCounters counters_;
   PushSender sender_;

@@ -1,13 +1,15 @@
 #pragma once
 // The server's KV-cache budget, in tokens (batch x max_length per session).
-// A session reserves its whole need at open; when the budget is exhausted
-// the open waits up to a bounded time for other sessions to end, then fails
-// with a "cache full" Error of kind kRefused.
+// A session reserves its whole need at open. When the budget cannot cover
+// it, the open queues: waiters are served first come, first served (a small
+// open never overtakes a larger one that came first), each waits a bounded
+// time, and the queue itself is bounded. Every refusal is an Error of kind
+// kRefused that starts with "cache full".
 
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
+#include <deque>
+#include <functional>
 
 #include "util/error.h"
 #include "util/thread_annotations.h"
@@ -16,19 +18,40 @@ namespace brigade {
 
 class CacheBudget {
  public:
-  explicit CacheBudget(int64_t tokens) : capacity_(tokens), left_(tokens) {}
+  // `max_waiting`: opens that may queue at once.
+  CacheBudget(int64_t tokens, int max_waiting)
+      : capacity_(tokens), max_waiting_(max_waiting), left_(tokens) {}
 
-  // Throws Error (kRefused) when `tokens` cannot be had within `wait`.
-  void acquire(int64_t tokens, std::chrono::milliseconds wait);
+  // Takes `tokens` at once when nobody waits and they are free. Otherwise
+  // joins the queue, calls `queued` (without the budget's lock: the caller
+  // may free cache there, for example by closing idle sessions), and waits
+  // up to `wait` for its turn. Throws Error (kRefused) when `tokens` exceed
+  // the capacity, when max_waiting opens already wait, or after `wait`.
+  void acquire(int64_t tokens, std::chrono::milliseconds wait,
+               const std::function<void()>& queued = nullptr);
+  // Throws the Error acquire() throws when `tokens` exceed the capacity.
+  void require_fits(int64_t tokens) const;
   void release(int64_t tokens);
   int64_t left() const;
   int64_t capacity() const { return capacity_; }
+  // Opens waiting now.
+  int waiting() const;
+  // Tokens the waiting opens need beyond what is free (0 when none wait).
+  int64_t shortfall() const;
 
  private:
+  struct Waiter {
+    uint64_t ticket;
+    int64_t tokens;
+  };
+
   const int64_t capacity_;
+  const int max_waiting_;
   mutable Mutex mutex_;
-  CondVar freed_;
+  CondVar changed_;
   int64_t left_ BRIGADE_GUARDED_BY(mutex_);
+  uint64_t next_ticket_ BRIGADE_GUARDED_BY(mutex_) = 0;
+  std::deque<Waiter> waiting_ BRIGADE_GUARDED_BY(mutex_);  // in arrival order
 };
 
 // Returns the reserved tokens to the budget on destruction.

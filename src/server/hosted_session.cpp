@@ -11,13 +11,13 @@
 namespace brigade {
 
 HostedSession::HostedSession(const rpc::OpenSession& open, const BlockSpan& span,
-                             const Identity& identity, std::mutex& compute_mutex,
+                             const Identity& identity, SharedCompute& compute,
                              std::unique_ptr<CacheReservation> reservation, PushCounters& counters,
                              PushSink& pushes)
     : id_(open.session_id()),
       span_(span),
       identity_(identity),
-      compute_mutex_(compute_mutex),
+      compute_(compute),
       start_(open.start()),
       end_(open.end()),
       batch_(open.batch()),
@@ -71,16 +71,13 @@ void HostedSession::validate(const StepInput& input) const {
 }
 
 WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTensor& input,
-                      int32_t position, KvCache& cache, std::mutex& compute_mutex,
+                      int32_t position, KvCache& cache, SharedCompute& compute,
                       const std::string& what, double* compute_ms) {
   std::vector<float> hidden = input.values();
   for (float v : hidden) require(std::isfinite(v), "{}: hidden states hold NaN or Inf", what);
   const auto began = std::chrono::steady_clock::now();
-  {
-    std::lock_guard compute(compute_mutex);
-    span.forward_range(start, end, hidden, static_cast<int>(input.shape[0]),
-                       static_cast<int>(input.shape[1]), position, cache);
-  }
+  compute.forward_range(span, start, end, hidden, static_cast<int>(input.shape[0]),
+                        static_cast<int>(input.shape[1]), position, cache);
   *compute_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
   return make_wire_tensor(hidden, input.shape, input.dtype);
@@ -89,7 +86,7 @@ WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTenso
 StepOutcome HostedSession::compute(const StepInput& input, bool from_push) {
   double compute_ms = 0;
   StepOutcome out;
-  out.output = run_blocks(span_, start_, end_, input.hidden, input.position, cache_, compute_mutex_,
+  out.output = run_blocks(span_, start_, end_, input.hidden, input.position, cache_, compute_,
                           fmt::format("session {}: step {}", id_, input.step_id), &compute_ms);
   next_step_ = input.step_id + 1;
   last_active_ = std::chrono::steady_clock::now();

@@ -13,7 +13,7 @@
 //
 // Locking (checked by clang, util/thread_annotations.h): mutex_ guards all
 // mutable state but last_active_; compute runs with mutex_ held and then
-// takes the server's compute mutex, never the other way round.
+// takes the server's compute lock (SharedCompute), never the other way round.
 
 #include <atomic>
 #include <chrono>
@@ -31,6 +31,7 @@
 #include "net/tensor_codec.h"
 #include "server/cache_budget.h"
 #include "server/push_sink.h"
+#include "server/shared_compute.h"
 #include "server/step_assembler.h"
 #include "util/thread_annotations.h"
 
@@ -45,11 +46,12 @@ struct StepOutcome {
 enum class PushVerdict { kAccepted, kLate, kDropped };
 
 // Runs blocks [start, end) of `span` on `input` ([batch, tokens, hidden] of
-// finite values) from `position` into `cache`, one forward at a time under
-// `compute_mutex`; returns the output at the input's dtype and sets
-// *compute_ms. Throws Error starting with `what` on non-finite values.
+// finite values) from `position` into `cache` on the server's `compute`
+// (in chunks, taking turns with other steps); returns the output at the
+// input's dtype and sets *compute_ms (the step's time, waits included).
+// Throws Error starting with `what` on non-finite values.
 WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTensor& input,
-                      int32_t position, KvCache& cache, std::mutex& compute_mutex,
+                      int32_t position, KvCache& cache, SharedCompute& compute,
                       const std::string& what, double* compute_ms);
 
 class HostedSession {
@@ -60,7 +62,7 @@ class HostedSession {
 
   // REQUIRES: validate_open(open, span) passed.
   HostedSession(const rpc::OpenSession& open, const BlockSpan& span, const Identity& identity,
-                std::mutex& compute_mutex, std::unique_ptr<CacheReservation> reservation,
+                SharedCompute& compute, std::unique_ptr<CacheReservation> reservation,
                 PushCounters& counters, PushSink& pushes);
 
   const std::string& id() const { return id_; }
@@ -105,7 +107,7 @@ class HostedSession {
   const std::string id_;
   const BlockSpan& span_;
   const Identity& identity_;
-  std::mutex& compute_mutex_;
+  SharedCompute& compute_;
   const int start_, end_, batch_, max_length_;
   const rpc::WireDType dtype_;
   std::unique_ptr<CacheReservation> reservation_;

@@ -17,6 +17,10 @@
 namespace brigade {
 namespace {
 
+// Threads the server may use beyond one per stream: unary calls (Push, Info,
+// Ping) and gRPC's own.
+constexpr int kThreadsBesideStreams = 256;
+
 // One token, batch 1 through the whole span, a few times: the speed a
 // client will see per block when it routes a decode step here.
 double measure_ms_per_block(const BlockSpan& span) {
@@ -84,6 +88,14 @@ Server::Server(ServerOptions options)
                            &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits::kMaxMessageBytes));
   builder.SetMaxSendMessageSize(static_cast<int>(limits::kMaxMessageBytes));
+  // The sync server holds a thread per open stream. BlockService refuses
+  // streams past options_.max_streams at once; this quota, well above that
+  // (room for unary calls and gRPC's pollers), keeps the process off the
+  // OS's thread limit whatever arrives: past it gRPC itself answers
+  // RESOURCE_EXHAUSTED.
+  grpc::ResourceQuota threads("brigade-server-threads");
+  threads.SetMaxThreads(options_.max_streams + kThreadsBesideStreams);
+  builder.SetResourceQuota(threads);
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
   require(grpc_server_ != nullptr && port > 0, "cannot listen on {}", options_.listen.str());

@@ -39,9 +39,53 @@ struct ServerOptions {
   // KV-cache budget in tokens (batch x max_length summed over open sessions).
   int64_t cache_tokens = 16384;
   // How long an open waits for cache to be freed before "cache full".
-  std::chrono::milliseconds alloc_wait{3000};
+  // Shorter than a client's open deadline (2 s, client/deadlines.h), so that
+  // the client hears "cache full" rather than silence. Sessions that have
+  // been idle for idle_under_pressure already are closed as soon as an open
+  // queues, so a hog's cache comes free within the wait.
+  std::chrono::milliseconds alloc_wait{1500};
   // Sessions idle this long are closed and their cache freed.
   std::chrono::seconds session_timeout{120};
+
+  // Fair use (DESIGN.md): what one client may cost, and all of them together.
+  // A client is one connection. The defaults let one client process run 32
+  // sessions at once over one channel, as the load test does.
+  //
+  // Open sessions of one client; more are refused at once.
+  int max_sessions_per_peer = 64;
+  // The share of cache_tokens one client's sessions may reserve together; at
+  // the default no client can keep the others out.
+  double peer_cache_share = 0.5;
+  // A session holding cache must keep using it: while opens wait for cache,
+  // sessions idle longer than this are closed, the longest idle first, until
+  // the waiters' need is covered.
+  std::chrono::milliseconds idle_under_pressure{10000};
+  // Opens waiting for cache, served first come, first served; one more is
+  // refused at once ("cache full, N opens already waiting").
+  int max_waiting_opens = 64;
+
+  // A stream (Inference or Forward) must send its first message within this,
+  // and a Forward stream each next one, or the server cancels it: a silent
+  // stream holds a server thread.
+  std::chrono::milliseconds open_timeout{5000};
+  // Inference and Forward streams at once, over all clients and per client;
+  // one more is refused at once (RESOURCE_EXHAUSTED), its thread freed. The
+  // server's thread quota is set above max_streams.
+  int max_streams = 512;
+  int max_streams_per_peer = 128;
+
+  // Bytes of unfinished tensors (the chunks of a step or Forward input whose
+  // last chunk has not arrived) held at once over all streams; a chunk past
+  // it is refused and its stream ended. A tensor sent in one message never
+  // counts.
+  size_t max_pending_bytes = size_t{256} << 20;
+
+  // A step longer than this many tokens runs in chunks of it, each taking the
+  // compute lock in turn with the other sessions' steps (first come, first
+  // served): a long prefill delays another client's decode step by one chunk,
+  // not by its whole length. Results are bitwise the same as unchunked; a
+  // smaller chunk costs a little throughput on long steps.
+  int compute_chunk_tokens = 64;
   // DHT record lifetime; records are refreshed every third of it.
   std::chrono::seconds record_ttl{30};
   // TLS bound to the identity, or plaintext (`--plaintext`; net/tls.h).

@@ -2,12 +2,28 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "net/limits.h"
 #include "net/push.h"
 #include "util/error.h"
 #include "util/version.h"
 
 namespace brigade {
+namespace {
+
+PeerLimits peer_limits(const ServerOptions& options) {
+  PeerLimits limits;
+  limits.max_streams = options.max_streams;
+  limits.max_streams_per_peer = options.max_streams_per_peer;
+  limits.max_sessions_per_peer = options.max_sessions_per_peer;
+  limits.max_cache_tokens_per_peer =
+      static_cast<int64_t>(static_cast<double>(options.cache_tokens) * options.peer_cache_share);
+  return limits;
+}
+
+}  // namespace
 
 SessionHost::SessionHost(const ServedModel& served, const ServerOptions& options,
                          PushCounters& counters, PushSink& pushes)
@@ -15,14 +31,19 @@ SessionHost::SessionHost(const ServedModel& served, const ServerOptions& options
       options_(options),
       counters_(counters),
       pushes_(pushes),
-      budget_(options.cache_tokens) {}
+      budget_(options.cache_tokens, options.max_waiting_opens),
+      quota_(peer_limits(options)),
+      pending_(options.max_pending_bytes),
+      compute_(options.compute_chunk_tokens) {}
 
 // --- sessions -----------------------------------------------------------------
 
-SessionHost::Stream::Stream(SessionHost& host, std::shared_ptr<HostedSession> session)
+SessionHost::Stream::Stream(SessionHost& host, std::shared_ptr<HostedSession> session,
+                            PeerQuota::Claim claim)
     : host_(host),
+      claim_(std::move(claim)),
       session_(std::move(session)),
-      steps_(session_->dtype(), session_->max_step_bytes(), session_->id()) {}
+      steps_(session_->dtype(), session_->max_step_bytes(), session_->id(), &host.pending_) {}
 
 SessionHost::Stream::~Stream() {
   session_->detach();
@@ -52,26 +73,61 @@ void SessionHost::Stream::on_request(const rpc::InferenceRequest& request) {
   if (steps_.add(request.step())) session_->on_client_step(steps_.take());
 }
 
-std::unique_ptr<SessionHost::Stream> SessionHost::open(const rpc::InferenceRequest& first,
+std::unique_ptr<SessionHost::Stream> SessionHost::open(const std::string& peer,
+                                                       const rpc::InferenceRequest& first,
                                                        HostedSession::Deliver deliver,
                                                        std::function<void()> cancel) {
   require(first.has_open(), "the first message of a session must open it");
   const rpc::OpenSession& open = first.open();
   validate_open(open, served_.span);
   const int64_t tokens = int64_t{open.batch()} * open.max_length();
-  budget_.acquire(tokens, options_.alloc_wait);
+  // More than the whole cache is refused as such, before any client's share.
+  budget_.require_fits(tokens);
+  PeerQuota::Claim claim = quota_.session(peer, tokens);
+  reserve_cache(tokens);
   auto session = std::make_shared<HostedSession>(
-      open, served_.span, served_.identity, compute_mutex_,
+      open, served_.span, served_.identity, compute_,
       std::make_unique<CacheReservation>(budget_, tokens), counters_, pushes_);
   {
     MutexLock lock(sessions_mutex_);
     require(sessions_.count(open.session_id()) == 0, "session {} is already open",
             open.session_id());
-    sessions_[open.session_id()] = {session, std::move(cancel)};
+    sessions_[open.session_id()] = {session, std::move(cancel), tokens};
   }
   // No result can be due yet: steps and routed pushes come after the open.
   session->attach(std::move(deliver));
-  return std::unique_ptr<Stream>(new Stream(*this, std::move(session)));
+  return std::unique_ptr<Stream>(new Stream(*this, std::move(session), std::move(claim)));
+}
+
+PeerQuota::Claim SessionHost::admit_stream(const std::string& peer) { return quota_.stream(peer); }
+
+void SessionHost::reserve_cache(int64_t tokens) {
+  budget_.acquire(tokens, options_.alloc_wait, [this] { relieve_cache_pressure(); });
+}
+
+void SessionHost::relieve_cache_pressure() {
+  int64_t lacking = budget_.shortfall();
+  if (lacking <= 0) return;
+  const auto now = std::chrono::steady_clock::now();
+  MutexLock lock(sessions_mutex_);
+  std::vector<std::pair<std::chrono::steady_clock::time_point, std::string>> idle;
+  for (const auto& [id, entry] : sessions_) {
+    if (entry.evicted) {
+      lacking -= entry.cache_tokens;  // on its way back
+    } else if (now - entry.session->last_active() > options_.idle_under_pressure) {
+      idle.emplace_back(entry.session->last_active(), id);
+    }
+  }
+  std::sort(idle.begin(), idle.end());
+  for (const auto& [last_active, id] : idle) {
+    if (lacking <= 0) break;
+    Entry& entry = sessions_.at(id);
+    spdlog::info("session {} idle for {} ms while opens wait for cache: closing it", id,
+                 std::chrono::duration_cast<std::chrono::milliseconds>(now - last_active).count());
+    entry.evicted = true;
+    entry.cancel();
+    lacking -= entry.cache_tokens;
+  }
 }
 
 void SessionHost::close(const std::string& id) {
@@ -86,6 +142,7 @@ std::shared_ptr<HostedSession> SessionHost::find(const std::string& id) {
 }
 
 void SessionHost::expire_idle() {
+  relieve_cache_pressure();
   const auto now = std::chrono::steady_clock::now();
   MutexLock lock(sessions_mutex_);
   for (auto& [id, entry] : sessions_) {
@@ -155,9 +212,11 @@ rpc::PushResponse SessionHost::push(const rpc::PushRequest& request) {
 
 // --- stateless calls ------------------------------------------------------------
 
-size_t SessionHost::max_forward_bytes() const {
+std::unique_ptr<ChunkAssembler> SessionHost::forward_assembler(rpc::WireDType dtype) {
   // Batch and length come from the tensor; the budget bounds them.
-  return static_cast<size_t>(budget_.capacity()) * served_.span.config().hidden_size * 4;
+  const size_t max_bytes =
+      static_cast<size_t>(budget_.capacity()) * served_.span.config().hidden_size * 4;
+  return std::make_unique<ChunkAssembler>(dtype, max_bytes, &pending_);
 }
 
 ForwardResult SessionHost::forward(int start, int end, const WireTensor& hidden) {
@@ -167,13 +226,13 @@ ForwardResult SessionHost::forward(int start, int end, const WireTensor& hidden)
   const int tokens = static_cast<int>(hidden.shape[1]);
   validate_run("forward", start, end, batch, tokens, hidden.dtype, span);
   const int64_t cache_tokens = int64_t{batch} * tokens;
-  budget_.acquire(cache_tokens, options_.alloc_wait);
+  reserve_cache(cache_tokens);
   const CacheReservation reservation(budget_, cache_tokens);
   KvCache cache(end - start, batch, span.config().num_key_value_heads, span.config().head_dim,
                 tokens);
   ForwardResult result;
   result.output =
-      run_blocks(span, start, end, hidden, 0, cache, compute_mutex_, "forward", &result.compute_ms);
+      run_blocks(span, start, end, hidden, 0, cache, compute_, "forward", &result.compute_ms);
   return result;
 }
 

@@ -5,8 +5,18 @@
 // directly. Errors are Errors with a kind (util/error.h), which the adapter
 // maps to status codes (net/status.h).
 //
+// Fair use (DESIGN.md): every cost a client can cause is bounded per client
+// (a client is its connection, named by the transport as a plain string) and
+// in total: streams and sessions (PeerQuota), KV cache (CacheBudget: a
+// client's share, a bounded first-come-first-served queue of waiting opens,
+// and idle sessions closed while others wait), bytes of unfinished tensors
+// (PendingBytes) and compute (SharedCompute: long steps in chunks, turns
+// taken in arrival order).
+//
 // Locking (checked by clang): sessions_mutex_ guards sessions_; it is never
-// held while a session computes. One forward runs at a time (compute_mutex_): the cores are shared.
+// held while a session computes, and it is taken before the budgets' own
+// locks, never after. One forward runs at a time (compute_): the cores are
+// shared.
 
 #include <functional>
 #include <map>
@@ -20,8 +30,10 @@
 #include "server/cache_budget.h"
 #include "server/early_pushes.h"
 #include "server/hosted_session.h"
+#include "server/peer_quota.h"
 #include "server/push_sink.h"
 #include "server/server_options.h"
+#include "server/shared_compute.h"
 #include "util/thread_annotations.h"
 
 namespace brigade {
@@ -61,18 +73,29 @@ class SessionHost {
 
    private:
     friend class SessionHost;
-    Stream(SessionHost& host, std::shared_ptr<HostedSession> session);
+    Stream(SessionHost& host, std::shared_ptr<HostedSession> session, PeerQuota::Claim claim);
     SessionHost& host_;
+    PeerQuota::Claim claim_;  // the client's session and cache share
     std::shared_ptr<HostedSession> session_;
     StepAssembler steps_;
   };
 
-  // Opens a session from the stream's first message: validates it, reserves
-  // its cache (waiting up to options.alloc_wait; Error kRefused "cache full"
-  // after) and registers it. `deliver` gets every result in order; `cancel`
-  // ends the stream from outside (idle timeout, shutdown) and must not block.
-  std::unique_ptr<Stream> open(const rpc::InferenceRequest& first, HostedSession::Deliver deliver,
-                               std::function<void()> cancel);
+  // Opens a session from the stream's first message for the client `peer`:
+  // validates it; claims the client's share (options.max_sessions_per_peer
+  // sessions and options.peer_cache_share of the cache); reserves its cache,
+  // queueing behind earlier opens for up to options.alloc_wait while the
+  // sessions idle past options.idle_under_pressure are closed to make room;
+  // and registers it. Refusals are Errors of kind kRefused ("too many
+  // sessions", "cache full ..."). `deliver` gets every result in order;
+  // `cancel` ends the stream from outside (idle timeout, eviction, shutdown)
+  // and must not block.
+  std::unique_ptr<Stream> open(const std::string& peer, const rpc::InferenceRequest& first,
+                               HostedSession::Deliver deliver, std::function<void()> cancel);
+
+  // A slot for one Inference or Forward stream of the client `peer`, held
+  // until the claim is destroyed. Throws Error (kRefused) past
+  // options.max_streams or options.max_streams_per_peer.
+  PeerQuota::Claim admit_stream(const std::string& peer);
 
   // A push from another server. Never throws: the response says whether it
   // was taken and why not.
@@ -81,13 +104,16 @@ class SessionHost {
   // Runs blocks [start, end) on `hidden` with a cache of its own (the
   // stateless Forward RPC), within the cache budget.
   ForwardResult forward(int start, int end, const WireTensor& hidden);
-  // The most bytes one Forward tensor may take.
-  size_t max_forward_bytes() const;
+  // Collects the chunks of one Forward tensor: at most the bytes the cache
+  // budget allows, its unfinished part counted in the server's pending bytes.
+  std::unique_ptr<ChunkAssembler> forward_assembler(rpc::WireDType dtype);
 
   void info(rpc::InfoResponse* out);
   int64_t cache_tokens_left() const { return budget_.left(); }
 
-  // Cancels the sessions idle for longer than options.session_timeout.
+  // Cancels the sessions idle for longer than options.session_timeout, and,
+  // while opens wait for cache, those idle past options.idle_under_pressure
+  // (see relieve_cache_pressure). Called periodically.
   void expire_idle();
   // Cancels every open session.
   void cancel_all();
@@ -96,17 +122,27 @@ class SessionHost {
   struct Entry {
     std::shared_ptr<HostedSession> session;
     std::function<void()> cancel;
+    int64_t cache_tokens = 0;
+    bool evicted = false;  // cancelled to free its cache; closing
   };
   std::shared_ptr<HostedSession> find(const std::string& id);
   void count(PushVerdict verdict);
   void close(const std::string& id);
+  // While opens wait for cache: cancels sessions idle past
+  // options.idle_under_pressure, the longest idle first, until the cache
+  // they (and sessions already closing) hold covers what the waiters lack.
+  void relieve_cache_pressure();
+  // Reserves `tokens` of the budget for a session or a Forward call.
+  void reserve_cache(int64_t tokens);
 
   ServedModel served_;
   ServerOptions options_;
   PushCounters& counters_;
   PushSink& pushes_;
   CacheBudget budget_;
-  std::mutex compute_mutex_;
+  PeerQuota quota_;
+  PendingBytes pending_;
+  SharedCompute compute_;
   EarlyPushes early_pushes_;
 
   Mutex sessions_mutex_;

@@ -45,7 +45,7 @@ bool StepAssembler::add(const rpc::Step& step) {
   try {
     if (!chunks_.add(step.hidden())) return false;
   } catch (const Error& e) {
-    fail("session {}: step {}: {}", session_id_, input_.step_id, e.what());
+    fail(e.kind(), "session {}: step {}: {}", session_id_, input_.step_id, e.what());
   }
   input_.hidden = chunks_.take();
   return true;

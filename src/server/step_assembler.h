@@ -37,11 +37,13 @@ void validate_hidden_shape(const std::string& what, const WireTensor& hidden,
 // Collects a client's Step messages into whole steps. The first chunk of a
 // step names its id and position; every later chunk must carry the same id.
 // Throws Error (naming the session) on a chunk of another step and on
-// anything ChunkAssembler refuses.
+// anything ChunkAssembler refuses, of the kind ChunkAssembler gave. The
+// chunks of an unfinished step count in `pending` (see ChunkAssembler).
 class StepAssembler {
  public:
-  StepAssembler(rpc::WireDType dtype, size_t max_bytes, std::string session_id)
-      : chunks_(dtype, max_bytes), session_id_(std::move(session_id)) {}
+  StepAssembler(rpc::WireDType dtype, size_t max_bytes, std::string session_id,
+                PendingBytes* pending = nullptr)
+      : chunks_(dtype, max_bytes, pending), session_id_(std::move(session_id)) {}
   // True when `step` completed a step; take() then returns it.
   bool add(const rpc::Step& step);
   StepInput take();  // REQUIRES: add() returned true

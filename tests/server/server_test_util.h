@@ -111,6 +111,46 @@ inline InferenceCall run_inference(const std::shared_ptr<grpc::Channel>& channel
   return call;
 }
 
+// An open Inference stream the test drives message by message.
+struct LiveSession {
+  std::unique_ptr<rpc::Brigade::Stub> stub;
+  grpc::ClientContext context;
+  std::unique_ptr<grpc::ClientReaderWriter<rpc::InferenceRequest, rpc::InferenceResponse>> stream;
+  int hidden = 64;
+
+  LiveSession(const std::shared_ptr<grpc::Channel>& channel, const rpc::InferenceRequest& open,
+              int hidden_size = 64)
+      : stub(rpc::Brigade::NewStub(channel)), hidden(hidden_size) {
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    stream = stub->Inference(&context);
+    stream->Write(open);
+  }
+  // Reads the answer to the open; false when the server refused it.
+  bool opened() {
+    rpc::InferenceResponse response;
+    return stream->Read(&response) && response.has_opened();
+  }
+  // Sends `request` and reads one answer; false unless it is the result of
+  // `request`'s step (whose output lands in *output when given).
+  bool answer(const rpc::InferenceRequest& request, std::vector<float>* output = nullptr) {
+    rpc::InferenceResponse response;
+    if (!stream->Write(request) || !stream->Read(&response) || !response.has_result() ||
+        response.result().step_id() != request.step().step_id()) {
+      return false;
+    }
+    if (output != nullptr)
+      *output = decode_values(response.result().hidden().data(), rpc::WIRE_F32);
+    return true;
+  }
+  // A step of `tokens` tokens of test values.
+  bool step(int64_t step_id, int position, int tokens, int batch = 1) {
+    const auto values = test_values(static_cast<size_t>(batch) * tokens * hidden, 1);
+    return answer(
+        step_request(step_id, position,
+                     tensor_chunk({batch, tokens, hidden}, encode_values(values, rpc::WIRE_F32))));
+  }
+};
+
 struct ForwardCall {
   grpc::Status status;
   std::vector<rpc::ForwardResponse> responses;

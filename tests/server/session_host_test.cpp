@@ -39,8 +39,13 @@ class SessionHostTest : public ::testing::Test {
     span_ = std::make_unique<BlockSpan>(*config_, *checkpoint_, 0, config_->num_hidden_layers);
     options_.cache_tokens = 64;
     options_.alloc_wait = std::chrono::milliseconds(0);
-    host_ = std::make_unique<SessionHost>(ServedModel{"model", *span_, identity_, 0}, options_,
-                                          counters_, pushes_);
+    options_.peer_cache_share = 1;  // one client here; fair_use_test.cpp tests the shares
+    host_ = make_host(options_);
+  }
+
+  std::unique_ptr<SessionHost> make_host(const ServerOptions& options) {
+    return std::make_unique<SessionHost>(ServedModel{"model", *span_, identity_, 0}, options,
+                                         counters_, pushes_);
   }
 
   rpc::InferenceRequest open_request(const std::string& id, int max_length) const {
@@ -84,7 +89,7 @@ class SessionHostTest : public ::testing::Test {
 TEST_F(SessionHostTest, AStepIsAnsweredSignedAndEqualsTheLocalEngine) {
   std::vector<StepOutcome> results;
   auto stream = host_->open(
-      open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
+      "client", open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
   EXPECT_EQ(identity_.peer_id(), stream->opened().peer());
   const WireTensor x = input(3, 0.01f);
   stream->on_request(step_request(0, 0, x));
@@ -103,18 +108,18 @@ TEST_F(SessionHostTest, AStepIsAnsweredSignedAndEqualsTheLocalEngine) {
 TEST_F(SessionHostTest, CacheIsReservedAtOpenAndGivenBackWhenTheStreamEnds) {
   {
     auto stream = host_->open(
-        open_request("a", 48), [](const StepOutcome&) {}, [] {});
+        "client", open_request("a", 48), [](const StepOutcome&) {}, [] {});
     EXPECT_EQ(16, host_->cache_tokens_left());
     try {
       host_->open(
-          open_request("b", 32), [](const StepOutcome&) {}, [] {});
+          "client", open_request("b", 32), [](const StepOutcome&) {}, [] {});
       ADD_FAILURE() << "a session larger than the free cache opened";
     } catch (const Error& e) {
       EXPECT_EQ(ErrorKind::kRefused, e.kind()) << e.what();
     }
     try {
       host_->open(
-          open_request("a", 8), [](const StepOutcome&) {}, [] {});
+          "client", open_request("a", 8), [](const StepOutcome&) {}, [] {});
       ADD_FAILURE() << "a session id opened twice";
     } catch (const Error& e) {
       EXPECT_EQ(ErrorKind::kInvalid, e.kind()) << e.what();
@@ -140,7 +145,7 @@ TEST_F(SessionHostTest, ForwardRunsOnACacheOfItsOwnAndLeavesNoSession) {
 TEST_F(SessionHostTest, PushesFollowTheRouteAndAFalsePushIsCorrected) {
   std::vector<StepOutcome> results;
   auto stream = host_->open(
-      open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
+      "client", open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
   const Identity upstream = Identity::generate();
   rpc::InferenceRequest route;
   auto* next = route.mutable_route()->add_next();

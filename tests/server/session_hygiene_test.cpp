@@ -1,9 +1,9 @@
 // Server hygiene (issue 5, item 4): a session ends when its client
 // disconnects, goes idle past `--session-timeout`, stops reading, or sends
 // something invalid, and every way out gives its KV cache back to the
-// budget. One server (`--session-timeout 2 --cache-tokens 256`) serves the
-// whole suite; each case ends with the server holding no session and its
-// whole budget.
+// budget. One server (`--session-timeout 2 --cache-tokens 256
+// --peer-cache-share 1 --alloc-wait 3`) serves the whole suite; each case ends with the server
+// holding no session and its whole budget.
 
 #include <atomic>
 #include <future>
@@ -41,7 +41,10 @@ class SessionHygiene : public ::testing::Test {
                                  {{0,
                                    kLayers,
                                    {"--session-timeout", std::to_string(kTimeoutS),
-                                    "--cache-tokens", std::to_string(kCacheTokens)}}},
+                                    "--cache-tokens", std::to_string(kCacheTokens),
+                                    // One session may hold the whole cache;
+                                    // opens wait 3 s for it.
+                                    "--peer-cache-share", "1", "--alloc-wait", "3"}}},
                                  fixture->dir / "logs");
     fixture->channel = raw_channel(fixture->swarm->server_address(0));
   }
@@ -58,33 +61,6 @@ class SessionHygiene : public ::testing::Test {
     EXPECT_EQ(info.cache_tokens_left(), kCacheTokens);
   }
   std::shared_ptr<grpc::Channel> channel() const { return fixture->channel; }
-};
-
-// An open Inference stream the test drives message by message.
-struct LiveSession {
-  std::unique_ptr<rpc::Brigade::Stub> stub;
-  grpc::ClientContext context;
-  std::unique_ptr<grpc::ClientReaderWriter<rpc::InferenceRequest, rpc::InferenceResponse>> stream;
-
-  LiveSession(const std::shared_ptr<grpc::Channel>& channel, const rpc::InferenceRequest& open)
-      : stub(rpc::Brigade::NewStub(channel)) {
-    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
-    stream = stub->Inference(&context);
-    stream->Write(open);
-  }
-  // Reads the answer to the open; false when the server refused it.
-  bool opened() {
-    rpc::InferenceResponse response;
-    return stream->Read(&response) && response.has_opened();
-  }
-  bool step(int64_t step_id, int position, int tokens, int batch = 1) {
-    const auto values = test_values(static_cast<size_t>(batch) * tokens * kHidden, 1);
-    const auto hidden =
-        tensor_chunk({batch, tokens, kHidden}, encode_values(values, rpc::WIRE_F32));
-    rpc::InferenceResponse response;
-    return stream->Write(step_request(step_id, position, hidden)) && stream->Read(&response) &&
-           response.has_result() && response.result().step_id() == step_id;
-  }
 };
 
 TEST_F(SessionHygiene, IdleSessionIsClosedAfterTheTimeout) {
@@ -192,7 +168,8 @@ TEST_F(SessionHygiene, CacheFullWaitsThenRefusesThenRecovers) {
   LiveSession big(channel(), open_request("big", 0, kLayers, 128, 2));
   ASSERT_TRUE(big.opened());
   EXPECT_EQ(server_info(channel()).cache_tokens_left(), 0);
-  // Another open waits for cache (3 s by default), then is refused clearly.
+  // Another client's open waits for cache (--alloc-wait 3), then is refused
+  // clearly.
   // Meanwhile the big session stays active (a one-token step every 0.5 s),
   // or the idle timeout would free its cache first.
   std::atomic<bool> waiting_done{false};
@@ -205,17 +182,20 @@ TEST_F(SessionHygiene, CacheFullWaitsThenRefusesThenRecovers) {
     }
     return true;
   });
+  const auto other = raw_channel(fixture->swarm->server_address(0));  // another client
   const auto began = Clock::now();
-  const InferenceCall refused = run_inference(channel(), {open_request("small", 0, kLayers, 16)});
+  const InferenceCall refused = run_inference(other, {open_request("small", 0, kLayers, 16)});
   waiting_done = true;
   EXPECT_TRUE(keep_alive.get()) << "the big session failed while another open waited";
   EXPECT_EQ(refused.status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(refused.status.error_message().find("cache full"), std::string::npos)
       << refused.status.error_message();
+  EXPECT_NE(refused.status.error_message().find("after waiting 3000 ms"), std::string::npos)
+      << refused.status.error_message();
   EXPECT_GE(seconds_since(began), 2.5);
   // An open waiting while the big session ends gets the freed cache.
   auto waiting = std::async(std::launch::async, [&] {
-    return run_inference(channel(),
+    return run_inference(other,
                          {open_request("small-2", 0, kLayers, 16), value_step(0, 0, 1, kHidden)});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
