@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/engine_flags.h"
 #include "cli/transport_flag.h"
+#include "dht/record_policy.h"
 #include "server/server.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -139,8 +140,12 @@ void add_server_command(CLI::App& app) {
     options.model_name = flags->model_name;
     require(flags->cache_tokens > 0, "--cache-tokens must be positive");
     options.cache_tokens = flags->cache_tokens;
-    require(flags->session_timeout_s > 0 && flags->record_ttl_s >= 3,
-            "--session-timeout must be > 0 and --record-ttl >= 3");
+    // Other nodes refuse records that claim to live longer than
+    // kMaxRecordLifetimeSeconds (dht/record_policy.h).
+    require(flags->session_timeout_s > 0 && flags->record_ttl_s >= 3 &&
+                flags->record_ttl_s < kMaxRecordLifetimeSeconds,
+            "--session-timeout must be > 0 and --record-ttl at least 3 and under {:.0f}",
+            kMaxRecordLifetimeSeconds);
     options.session_timeout = std::chrono::seconds(flags->session_timeout_s);
     options.record_ttl = std::chrono::seconds(flags->record_ttl_s);
     options.alloc_wait = positive_ms(flags->alloc_wait_s, "--alloc-wait");

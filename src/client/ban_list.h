@@ -8,10 +8,10 @@
 //   unavailable or invalid (unreachable, broken stream, refused our request):
 //     `base` doubled for each repeated failure of the same peer, up to 2^10.
 // And a peer can be suspected (suspect()): it stalled after taking a session
-// (no answer within its deadline) or refused one although it announced room
-// for it. A liar does exactly this to win routes and waste the client's time;
-// so does an honest server on an overloaded machine, now and then. Suspects
-// are avoided for the rest of the run, unless no route is left without them
+// (no answer within its deadline) or refused a session or a step (cache
+// full, a cap), although routes only go to servers that announce room. A liar does exactly this to
+// win routes and waste the client's time; so does an honest server on an overloaded machine, now
+// and then. Suspects are avoided for the rest of the run, unless no route is left without them
 // (excluded(kForgiveSuspects)), and each suspicion doubles the deadline the
 // peer gets next time (client/deadlines.h).
 // The list lives as long as the client's run (SwarmBlockRunner), across its

@@ -13,18 +13,25 @@ std::chrono::milliseconds doubled(double base_ms, int stalls, std::chrono::milli
       static_cast<int64_t>(std::min(ms, static_cast<double>(cap.count()))));
 }
 
+// Round trips a wait allows for: a step's request and answer, an open's
+// connection, TLS handshake and answer.
+constexpr double kRoundTrips = 4;
+
+double known_rtt(double rtt_ms) { return std::isfinite(rtt_ms) ? std::max(0.0, rtt_ms) : 0; }
+
 }  // namespace
 
 std::chrono::milliseconds Deadlines::step(double ms_per_block, int blocks, int tokens,
                                           double rtt_ms, int stalls) const {
   const double compute = std::max(0.0, ms_per_block) * blocks * tokens;
-  const double rtt = std::isfinite(rtt_ms) ? std::max(0.0, rtt_ms) : 0;
-  const double base = static_cast<double>(floor.count()) + 4 * rtt + slack * compute;
+  const double base =
+      static_cast<double>(floor.count()) + kRoundTrips * known_rtt(rtt_ms) + slack * compute;
   return doubled(base, stalls, cap);
 }
 
-std::chrono::milliseconds Deadlines::open_after(int stalls) const {
-  return doubled(static_cast<double>(open.count()), stalls, std::max(cap, open));
+std::chrono::milliseconds Deadlines::open_after(double rtt_ms, int stalls) const {
+  const double base = static_cast<double>(open.count()) + kRoundTrips * known_rtt(rtt_ms);
+  return doubled(base, stalls, std::max(cap, open));
 }
 
 }  // namespace brigade

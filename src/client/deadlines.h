@@ -31,8 +31,10 @@ struct Deadlines {
   // `ms_per_block`, `rtt_ms` away, that stalled `stalls` times before.
   std::chrono::milliseconds step(double ms_per_block, int blocks, int tokens, double rtt_ms,
                                  int stalls) const;
-  // The open's deadline for a server that stalled `stalls` times before.
-  std::chrono::milliseconds open_after(int stalls) const;
+  // The open's deadline for a server `rtt_ms` away that stalled `stalls`
+  // times before (the open also pays for the connection and its TLS
+  // handshake: a few round trips).
+  std::chrono::milliseconds open_after(double rtt_ms, int stalls) const;
 };
 
 }  // namespace brigade

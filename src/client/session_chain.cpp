@@ -48,11 +48,11 @@ std::vector<RouteHop> SessionChain::plan(int first_block, int end_block) {
 }
 
 std::unique_ptr<HopSession> SessionChain::open_hop(const RouteHop& hop) {
-  return open_(hop, options_.deadlines.open_after(bans_.suspicions(hop.peer)));
+  return open_(hop, options_.deadlines.open_after(hop.rtt_ms, bans_.suspicions(hop.peer)));
 }
 
 void SessionChain::charge(const HopFailure& failure) {
-  // A stall and a refusal of a session the server announced room for are
+  // A stall and a refusal (routes only go to servers that announce room) are
   // what liars do to win routes and waste time; an honest server does them
   // rarely. Both make the peer a suspect for the run.
   if (failure.stalled || failure.kind() == ErrorKind::kRefused) {
@@ -128,7 +128,9 @@ WireTensor SessionChain::run_hop(HopSession& hop, int64_t step, int position,
     throw HopFailure(to.peer, ErrorKind::kMisbehaved,
                      fmt::format("step {}: output shape differs from input", step));
   }
-  if (input.shape[1] == 1 && blocks > 0) {
+  // A decode step the server computed after our copy came: its time is the
+  // server's speed. (One run from a push may have been ready before.)
+  if (input.shape[1] == 1 && blocks > 0 && !result.meta.from_push()) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
     map_.observe(to.peer, std::max(0.0, ms - to.rtt_ms) / (blocks * batch));

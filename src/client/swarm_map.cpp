@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "util/parallel_map.h"
@@ -40,19 +41,19 @@ void SwarmMap::observe(const std::string& peer, double ms_per_block) {
 }
 
 std::vector<ServerRecord> SwarmMap::credible_servers() const {
-  double fastest_measured = 0;
+  std::optional<double> fastest_measured;
   for (const auto& [peer, ms] : measured_ms_per_block_) {
-    if (fastest_measured == 0 || ms < fastest_measured) fastest_measured = ms;
+    if (!fastest_measured || ms < *fastest_measured) fastest_measured = ms;
   }
   std::vector<ServerRecord> out = view_.servers;
   for (auto& server : out) {
     auto it = measured_ms_per_block_.find(server.peer);
     if (it != measured_ms_per_block_.end()) {
       server.compute_ms_per_block = std::max(server.compute_ms_per_block, it->second);
-    } else if (fastest_measured > 0) {
+    } else if (fastest_measured) {
       // Unproven: a hair slower than the fastest proven server, so that
       // among equals the route goes through servers seen working.
-      server.compute_ms_per_block = std::max(server.compute_ms_per_block, fastest_measured * 1.01);
+      server.compute_ms_per_block = std::max(server.compute_ms_per_block, *fastest_measured * 1.01);
     }
   }
   return out;

@@ -37,7 +37,8 @@ class SwarmMap {
   // nothing (the DHT lost its records for a moment), not an empty swarm.
   using Reader = std::function<SwarmView()>;
   // The client's round trip to a server, in ms; +inf when it does not
-  // answer (plan_route then leaves it out).
+  // answer (plan_route then leaves it out). Called from several threads at
+  // once (new servers are pinged side by side).
   using Pinger = std::function<double(const ServerRecord& server)>;
 
   // Chooses the weight format from `initial` and pings its online servers.

@@ -62,9 +62,9 @@ std::string refuse_to_replace(const std::string& old_bytes, const std::string& n
   if (auto why = refuse_lifetime(*fresh.record, now); !why.empty()) return why;
   // The stored value passed the store checks when it came (or was this
   // node's own); that it may have expired since does not make its value id
-  // anyone's.
+  // anyone's. One that does not open is nobody's to replace.
   const Stored old = open_stored(old_bytes, key_matches);
-  if (!old.record) return "";
+  if (!old.record) return "the stored value is not a record: " + old.why;
   if (old.record->public_key != fresh.record->public_key) {
     return fmt::format("record of {} would replace one of {}", fresh.record->peer.substr(0, 12),
                        old.record->peer.substr(0, 12));

@@ -30,10 +30,14 @@ ExpectedModel expected_model_of(const std::filesystem::path& model_dir);
 
 // Announces a server's records under the key of every block of its span and
 // under the directory key. Each announcer draws random value ids once, so
-// that its refreshes (and its "offline" record) replace its earlier records
-// while nobody can know the ids before they are stored: a value id known in
-// advance could be taken first under another value type, whose policy is not
-// Brigade's (dht/record_policy.h), and the server locked out of it.
+// that its refreshes (and its "offline" record) replace its earlier records.
+// Random, because a node applies the policy of the value type of what it
+// already holds under an id (dht/record_policy.h): an id known in advance
+// could be taken first under another type and the server locked out of it.
+// Once stored, an id is public; a node that does not hold the record yet (one
+// that joins close to the key) could still be sent it first under another
+// type, until the server restarts with new ids. Readers verify every record,
+// so such a node can hide a record, never forge one.
 class Announcer {
  public:
   Announcer(DhtNode& dht, const Identity& identity);

@@ -44,6 +44,11 @@ std::string ChannelPool::dial_address(const std::string& announced) const {
 std::shared_ptr<grpc::Channel> ChannelPool::channel(const std::string& announced,
                                                     const std::string& peer) {
   std::lock_guard lock(mutex_);
+  // Addresses and peers may come from others' messages (a client's push
+  // route): past kMaxChannels, channels nobody holds are dropped.
+  if (channels_.size() >= kMaxChannels) {
+    std::erase_if(channels_, [](const auto& entry) { return entry.second.use_count() == 1; });
+  }
   auto& channel = channels_[{announced, peer}];
   if (!channel) channel = dial(dial_address(announced), peer, channel_arguments(), transport_);
   return channel;

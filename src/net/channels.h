@@ -38,6 +38,7 @@ class ChannelPool {
                  std::chrono::milliseconds timeout = std::chrono::milliseconds(2000));
 
  private:
+  static constexpr size_t kMaxChannels = 256;
   std::map<std::string, std::string> connect_via_;
   Transport transport_;
   std::mutex mutex_;

@@ -137,7 +137,20 @@ bool ChunkAssembler::add(const rpc::TensorChunk& chunk) {
   require(tensor_.bytes.size() + chunk.data().size() <= expected,
           "tensor data exceeds the {} bytes its shape implies", expected);
   const bool last = next_index_ + 1 >= num_chunks_;
+
   if (pending_ != nullptr && !last) {
+    // A tensor held in the buffer must keep coming: a trickle of small or
+    // empty chunks, each in time for the stream's deadline, would hold its
+    // bytes forever.
+    const auto now = std::chrono::steady_clock::now();
+    if (next_index_ == 0) started_ = now;
+    const size_t full_chunks = (tensor_.bytes.size() + chunk.data().size()) / limits::kChunkBytes;
+    if (pending_->pace().count() > 0 &&
+        now - started_ > pending_->pace() * static_cast<int64_t>(1 + full_chunks)) {
+      fail(ErrorKind::kRefused,
+           "tensor arrives slower than one {}-byte chunk per {} ms: {} bytes in {} chunks so far",
+           limits::kChunkBytes, pending_->pace().count(), tensor_.bytes.size(), next_index_);
+    }
     if (!pending_->try_take(chunk.data().size())) {
       fail(ErrorKind::kRefused,
            "unfinished tensors hold {} of the {} bytes this server buffers for them: chunk {} of "

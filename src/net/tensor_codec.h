@@ -3,6 +3,7 @@
 // (f32, bf16 or f16), split into chunks no larger than limits::kChunkBytes, and
 // reassembled with every field checked against what the receiver expects.
 
+#include <chrono>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -52,18 +53,24 @@ std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor);
 
 // Bytes of unfinished tensors held at once, shared by every ChunkAssembler
 // that names it: a peer that starts tensors and never finishes them cannot
-// make the receiver hold more than this, however many streams it opens.
+// make the receiver hold more than this, however many streams it opens. With
+// a `pace`, a tensor held here must also keep arriving at one full chunk
+// (limits::kChunkBytes) per `pace` on average, or it is refused: a trickle
+// of small chunks would otherwise hold its bytes for as long as it likes.
 class PendingBytes {
  public:
-  explicit PendingBytes(size_t capacity) : capacity_(capacity) {}
+  explicit PendingBytes(size_t capacity, std::chrono::milliseconds pace = {})
+      : capacity_(capacity), pace_(pace) {}
   // False (taking nothing) when `bytes` more would pass the capacity.
   bool try_take(size_t bytes);
   void give_back(size_t bytes);
   size_t held() const;
   size_t capacity() const { return capacity_; }
+  std::chrono::milliseconds pace() const { return pace_; }
 
  private:
   const size_t capacity_;
+  const std::chrono::milliseconds pace_;
   mutable Mutex mutex_;
   size_t held_ BRIGADE_GUARDED_BY(mutex_) = 0;
 };
@@ -97,7 +104,8 @@ class ChunkAssembler {
   rpc::WireDType expected_dtype_;
   size_t max_bytes_;
   PendingBytes* pending_;
-  size_t pending_held_ = 0;  // this tensor's bytes counted in *pending_
+  size_t pending_held_ = 0;                        // this tensor's bytes counted in *pending_
+  std::chrono::steady_clock::time_point started_;  // its first chunk
   uint32_t next_index_ = 0;
   uint32_t num_chunks_ = 0;
   WireTensor tensor_;

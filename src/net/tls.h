@@ -49,8 +49,9 @@ enum class Transport { kTls, kPlaintext };
 
 // The expected peer id of a channel to whichever identity answers: still
 // encrypted, but not authenticated. For tools and tests that learn who a
-// server is from the server itself.
-inline const std::string kAnyPeer;
+// server is from the server itself. Not a peer id (those are hex), so an
+// empty or made-up id from a peer's message never means "anyone".
+inline const std::string kAnyPeer = "*";
 
 // Credentials for a server that proves it is `identity`: TLS (1.2 or 1.3)
 // with a certificate from make_certificate(). Clients need no certificate;

@@ -146,7 +146,8 @@ grpc::Status BlockService::Forward(
       }
       const WireTensor tensor = assembler->take();
       assembler.reset();
-      const ForwardResult result = host_.forward(request.start(), request.end(), tensor);
+      const ForwardResult result =
+          host_.forward(context->peer(), request.start(), request.end(), tensor);
       for (const auto& chunk : split_chunks(result.output)) {
         rpc::ForwardResponse response;
         *response.mutable_hidden() = chunk;

@@ -42,7 +42,8 @@ class BlockService final : public rpc::Brigade::Service {
   grpc::Status Ping(grpc::ServerContext* context, const rpc::PingRequest* request,
                     rpc::PingResponse* response) override;
 
-  int64_t cache_tokens_left() const { return host_.cache_tokens_left(); }
+  // What the record announces: what one more client could reserve.
+  int64_t cache_tokens_for_a_client() const { return host_.cache_tokens_for_a_client(); }
   // Ends every open session (their streams end with CANCELLED) and releases
   // stalled fault-injected steps: the server is shutting down.
   void stop();

@@ -20,7 +20,18 @@ void CacheBudget::acquire(int64_t tokens, std::chrono::milliseconds wait,
     ticket = next_ticket_++;
     waiting_.push_back({ticket, tokens});
   }
-  if (queued) queued();
+  if (queued) {
+    try {
+      queued();
+    } catch (...) {
+      // The ticket must leave the queue on every path, or it would block
+      // every later open.
+      MutexLock lock(mutex_);
+      leave_queue(ticket);
+      changed_.notify_all();
+      throw;
+    }
+  }
   MutexLock lock(mutex_);
   const bool served = changed_.wait_for(mutex_, wait, [&]() BRIGADE_REQUIRES(mutex_) {
     return waiting_.front().ticket == ticket && left_ >= tokens;
@@ -29,8 +40,7 @@ void CacheBudget::acquire(int64_t tokens, std::chrono::milliseconds wait,
     left_ -= tokens;
     waiting_.pop_front();
   } else {
-    waiting_.erase(std::find_if(waiting_.begin(), waiting_.end(),
-                                [&](const Waiter& w) { return w.ticket == ticket; }));
+    leave_queue(ticket);
   }
   // Either way the queue has a new head, which may fit now.
   changed_.notify_all();
@@ -39,6 +49,11 @@ void CacheBudget::acquire(int64_t tokens, std::chrono::milliseconds wait,
          "cache full: a session needs {} tokens, {} of {} are free after waiting {} ms", tokens,
          left_, capacity_, wait.count());
   }
+}
+
+void CacheBudget::leave_queue(uint64_t ticket) {
+  waiting_.erase(std::find_if(waiting_.begin(), waiting_.end(),
+                              [&](const Waiter& w) { return w.ticket == ticket; }));
 }
 
 void CacheBudget::require_fits(int64_t tokens) const {

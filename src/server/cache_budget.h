@@ -45,6 +45,8 @@ class CacheBudget {
     int64_t tokens;
   };
 
+  void leave_queue(uint64_t ticket) BRIGADE_REQUIRES(mutex_);
+
   const int64_t capacity_;
   const int max_waiting_;
   mutable Mutex mutex_;

@@ -86,10 +86,11 @@ WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTenso
 StepOutcome HostedSession::compute(const StepInput& input, bool from_push) {
   double compute_ms = 0;
   StepOutcome out;
+  touch();
   out.output = run_blocks(span_, start_, end_, input.hidden, input.position, cache_, compute_,
                           fmt::format("session {}: step {}", id_, input.step_id), &compute_ms);
   next_step_ = input.step_id + 1;
-  last_active_ = std::chrono::steady_clock::now();
+  touch();
 
   auto& r = out.result;
   r.set_step_id(input.step_id);

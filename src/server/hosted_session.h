@@ -86,6 +86,9 @@ class HostedSession {
   PushVerdict on_push(const StepInput& input, const std::string& sender_peer, std::string* why);
 
   std::chrono::steady_clock::time_point last_active() const;
+  // The client is using the session (a message arrived, a step starts):
+  // it is not idle, whatever the time since its last answer.
+  void touch() { last_active_ = std::chrono::steady_clock::now(); }
 
  private:
   struct UsedPush {

@@ -63,6 +63,7 @@ class PeerQuota {
   Claim session(const std::string& peer, int64_t cache_tokens);
 
   int streams() const;
+  const PeerLimits& limits() const { return limits_; }
 
  private:
   Held held_by(const std::string& peer) const BRIGADE_REQUIRES(mutex_);

@@ -105,7 +105,7 @@ Server::Server(ServerOptions options)
   spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)", start, end,
                model_id_, model_name_, address_, identity_.peer_id(), compute_ms_per_block_);
   records_->announce(record(ServerState::kOnline));
-  announcer_ = std::thread([this] { announce_loop(); });
+  refresher_ = std::thread([this] { announce_loop(); });
 }
 
 Server::~Server() { shutdown(); }
@@ -120,7 +120,7 @@ ServerRecord Server::record(ServerState state) const {
   r.address = address_;
   r.state = state;
   r.compute_ms_per_block = compute_ms_per_block_;
-  r.cache_tokens_left = service_->cache_tokens_left();
+  r.cache_tokens_left = service_->cache_tokens_for_a_client();
   r.family = options_.family;
   r.name = options_.name;
   r.version = kVersion;
@@ -174,7 +174,7 @@ void Server::shutdown() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (announcer_.joinable()) announcer_.join();
+  if (refresher_.joinable()) refresher_.join();
   if (!span_ || !grpc_server_) return;
   records_->announce(record(ServerState::kOffline));
   // Give the offline records a moment to reach the DHT before it stops.

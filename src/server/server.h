@@ -62,7 +62,7 @@ class Server {
   std::string weight_format_;
   std::string numerics_;
   std::unique_ptr<DhtNode> dht_;
-  std::unique_ptr<Announcer> records_;  // announces this server's records in dht_
+  std::unique_ptr<Announcer> records_;  // this server's records in dht_ (refresher_ repeats them)
   std::shared_ptr<const Checkpoint> checkpoint_;
   std::unique_ptr<BlockSpan> span_;
   double compute_ms_per_block_ = 0;
@@ -75,7 +75,7 @@ class Server {
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::thread announcer_;
+  std::thread refresher_;
 };
 
 }  // namespace brigade

@@ -33,7 +33,7 @@ SessionHost::SessionHost(const ServedModel& served, const ServerOptions& options
       pushes_(pushes),
       budget_(options.cache_tokens, options.max_waiting_opens),
       quota_(peer_limits(options)),
-      pending_(options.max_pending_bytes),
+      pending_(options.max_pending_bytes, options.open_timeout),
       compute_(options.compute_chunk_tokens) {}
 
 // --- sessions -----------------------------------------------------------------
@@ -58,6 +58,7 @@ rpc::SessionOpened SessionHost::Stream::opened() const {
 }
 
 void SessionHost::Stream::on_request(const rpc::InferenceRequest& request) {
+  session_->touch();
   if (request.has_route()) {
     const auto& route = request.route();
     session_->update_route({route.next().begin(), route.next().end()}, route.upstream_peer());
@@ -219,13 +220,19 @@ std::unique_ptr<ChunkAssembler> SessionHost::forward_assembler(rpc::WireDType dt
   return std::make_unique<ChunkAssembler>(dtype, max_bytes, &pending_);
 }
 
-ForwardResult SessionHost::forward(int start, int end, const WireTensor& hidden) {
+int64_t SessionHost::cache_tokens_for_a_client() const {
+  return std::min(budget_.left(), quota_.limits().max_cache_tokens_per_peer);
+}
+
+ForwardResult SessionHost::forward(const std::string& peer, int start, int end,
+                                   const WireTensor& hidden) {
   const BlockSpan& span = served_.span;
   validate_hidden_shape("forward", hidden, span);
   const int batch = static_cast<int>(hidden.shape[0]);
   const int tokens = static_cast<int>(hidden.shape[1]);
   validate_run("forward", start, end, batch, tokens, hidden.dtype, span);
   const int64_t cache_tokens = int64_t{batch} * tokens;
+  const PeerQuota::Claim claim = quota_.session(peer, cache_tokens);
   reserve_cache(cache_tokens);
   const CacheReservation reservation(budget_, cache_tokens);
   KvCache cache(end - start, batch, span.config().num_key_value_heads, span.config().head_dim,

@@ -5,13 +5,14 @@
 // directly. Errors are Errors with a kind (util/error.h), which the adapter
 // maps to status codes (net/status.h).
 //
-// Fair use (DESIGN.md): every cost a client can cause is bounded per client
-// (a client is its connection, named by the transport as a plain string) and
-// in total: streams and sessions (PeerQuota), KV cache (CacheBudget: a
-// client's share, a bounded first-come-first-served queue of waiting opens,
-// and idle sessions closed while others wait), bytes of unfinished tensors
-// (PendingBytes) and compute (SharedCompute: long steps in chunks, turns
-// taken in arrival order).
+// Fair use (DESIGN.md): what a client can cost is bounded per client (a
+// client is its connection, named by the transport as a plain string) and in
+// total: streams, sessions and Forward calls (PeerQuota), KV cache
+// (CacheBudget: a client's share, a bounded first-come-first-served queue of
+// waiting opens, and idle sessions closed while others wait) and compute
+// (SharedCompute: long steps in chunks, turns taken in arrival order). Bytes
+// of unfinished tensors are bounded in total only (PendingBytes): a client
+// fills that buffer only by uploading it, a full chunk per open_timeout.
 //
 // Locking (checked by clang): sessions_mutex_ guards sessions_; it is never
 // held while a session computes, and it is taken before the budgets' own
@@ -102,14 +103,19 @@ class SessionHost {
   rpc::PushResponse push(const rpc::PushRequest& request);
 
   // Runs blocks [start, end) on `hidden` with a cache of its own (the
-  // stateless Forward RPC), within the cache budget.
-  ForwardResult forward(int start, int end, const WireTensor& hidden);
+  // stateless Forward RPC), within the cache budget and `peer`'s share of it
+  // (a call counts as one of its sessions while it runs).
+  ForwardResult forward(const std::string& peer, int start, int end, const WireTensor& hidden);
   // Collects the chunks of one Forward tensor: at most the bytes the cache
   // budget allows, its unfinished part counted in the server's pending bytes.
   std::unique_ptr<ChunkAssembler> forward_assembler(rpc::WireDType dtype);
 
   void info(rpc::InfoResponse* out);
   int64_t cache_tokens_left() const { return budget_.left(); }
+  // What one more client could reserve now: the free cache, at most a
+  // client's share of it. The record announces this, so that a client does
+  // not route to a server that must refuse it (and then suspect it).
+  int64_t cache_tokens_for_a_client() const;
 
   // Cancels the sessions idle for longer than options.session_timeout, and,
   // while opens wait for cache, those idle past options.idle_under_pressure

@@ -32,8 +32,9 @@ TEST(Deadlines, NeverPastTheCapAndDoubledPerStall) {
   EXPECT_EQ(milliseconds(4000), d.step(0, 1, 1, 0, 2));
   EXPECT_EQ(milliseconds(5000), d.step(0, 1, 1, 0, 3));
   d.open = milliseconds(3000);
-  EXPECT_EQ(milliseconds(3000), d.open_after(0));
-  EXPECT_EQ(milliseconds(5000), d.open_after(1));
+  EXPECT_EQ(milliseconds(3000), d.open_after(0, 0));
+  EXPECT_EQ(milliseconds(3200), d.open_after(50, 0));  // four round trips more
+  EXPECT_EQ(milliseconds(5000), d.open_after(0, 1));
 }
 
 TEST(Deadlines, AnUnmeasuredRoundTripAddsNothing) {

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <fstream>
 #include <random>
+#include <thread>
 
 #include "common/test_util.h"
 #include "net/address.h"
@@ -247,6 +248,42 @@ TEST(Chunks, RejectsAChangedChunkCount) {
   ChunkAssembler assembler(rpc::WIRE_F32, 8 << 20);
   ASSERT_FALSE(assembler.add(chunks[0]));
   expect_rejected(assembler, chunks[1], "chunk count changed");
+}
+
+// A tensor held in the buffer of unfinished tensors must keep coming, a
+// full chunk per pace: a trickle of empty chunks is refused, however often
+// it sends one.
+TEST(Chunks, ATensorTrickledSlowerThanThePaceIsRefused) {
+  PendingBytes pending(8 << 20, std::chrono::milliseconds(50));
+  const WireTensor tensor = big_tensor();
+  auto chunks = split_chunks(tensor);
+  const uint32_t many = 1000;
+  rpc::TensorChunk first = chunks[0];
+  first.set_num_chunks(many);
+  first.mutable_data()->resize(64);
+  ChunkAssembler trickling(rpc::WIRE_F32, 8 << 20, &pending);
+  ASSERT_FALSE(trickling.add(first));
+  bool refused = false;
+  for (uint32_t i = 1; i < 20 && !refused; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    rpc::TensorChunk empty;
+    empty.set_dtype(rpc::WIRE_F32);
+    empty.set_chunk_index(i);
+    empty.set_num_chunks(many);
+    try {
+      trickling.add(empty);
+    } catch (const Error& e) {
+      EXPECT_EQ(ErrorKind::kRefused, e.kind());
+      EXPECT_NE(std::string(e.what()).find("slower than"), std::string::npos) << e.what();
+      refused = true;
+    }
+  }
+  EXPECT_TRUE(refused) << "200 ms of empty chunks against a 50 ms pace";
+
+  // Full chunks, each sent at once, are never too slow.
+  ChunkAssembler honest(rpc::WIRE_F32, 8 << 20, &pending);
+  for (size_t i = 0; i + 1 < chunks.size(); ++i) EXPECT_FALSE(honest.add(chunks[i]));
+  EXPECT_TRUE(honest.add(chunks.back()));
 }
 
 TEST(Chunks, RejectsBadDimensions) {

@@ -130,7 +130,7 @@ TEST_F(SessionHostTest, CacheIsReservedAtOpenAndGivenBackWhenTheStreamEnds) {
 
 TEST_F(SessionHostTest, ForwardRunsOnACacheOfItsOwnAndLeavesNoSession) {
   const WireTensor x = input(2, 0.02f);
-  const ForwardResult result = host_->forward(0, config_->num_hidden_layers, x);
+  const ForwardResult result = host_->forward("test-client", 0, config_->num_hidden_layers, x);
   std::vector<float> expected = x.values();
   KvCache cache(config_->num_hidden_layers, 1, config_->num_key_value_heads, config_->head_dim, 2);
   span_->forward(expected, 1, 2, 0, cache);
@@ -139,7 +139,7 @@ TEST_F(SessionHostTest, ForwardRunsOnACacheOfItsOwnAndLeavesNoSession) {
   rpc::InfoResponse info;
   host_->info(&info);
   EXPECT_EQ(0, info.sessions());
-  EXPECT_THROW(host_->forward(1, 1, x), Error);
+  EXPECT_THROW(host_->forward("test-client", 1, 1, x), Error);
 }
 
 TEST_F(SessionHostTest, PushesFollowTheRouteAndAFalsePushIsCorrected) {
