@@ -38,6 +38,7 @@ struct LoadFlags {
   int layers = 6;
   std::string model;
   bool no_push = false;
+  bool plaintext = false;  // servers and clients without TLS, to measure what it costs
   bool json = false;
 };
 
@@ -112,6 +113,7 @@ void run_client(const LoadTarget& target, int c, std::barrier<>& ready, Client& 
     SwarmOptions options;
     options.initial_peers = {parse_host_port(target.dht_address, "dht")};
     options.push = !target.flags.no_push;
+    if (target.flags.plaintext) options.transport = Transport::kPlaintext;
     // Many sessions queue on each server: a load run measures throughput,
     // not how fast a stalled server is replaced.
     options.deadlines.floor = std::chrono::milliseconds(10000);
@@ -199,6 +201,7 @@ void print_load_report(const LoadFlags& flags, const ModelConfig& config, const 
                         {"blocks", config.num_hidden_layers},
                         {"hidden", config.hidden_size},
                         {"push", !flags.no_push},
+                        {"transport", flags.plaintext ? "plaintext" : "tls"},
                         {"setup_s", run.setup_s},
                         {"client_setup_s_p50", percentile(s.setups, 0.5)},
                         {"generate_s", run.generate_s},
@@ -244,7 +247,9 @@ void run_load_bench(const LoadFlags& flags) {
           config.max_position_embeddings);
   const auto expected = local_ids(flags, config, *checkpoint, head, max_length);
 
-  auto swarm = start_swarm(model, config.num_hidden_layers, flags.servers, work);
+  auto swarm = start_swarm(
+      model, config.num_hidden_layers, flags.servers, work,
+      flags.plaintext ? std::vector<std::string>{"--plaintext"} : std::vector<std::string>{});
   const LoadTarget target{flags,
                           config,
                           head,
@@ -272,6 +277,8 @@ void add_load_command(CLI::App& bench) {
   cmd->add_option("--model", flags->model, "Checkpoint (default: a tiny random one)");
   cmd->add_option("--layers", flags->layers, "Blocks of the tiny model")->capture_default_str();
   cmd->add_flag("--no-push", flags->no_push, "Relay mode: clients forward every hop's output");
+  cmd->add_flag("--plaintext", flags->plaintext,
+                "Servers and clients without TLS (compare with a run without it: what TLS costs)");
   cmd->add_flag("--json", flags->json, "Print one JSON object instead of a table");
   cmd->callback([flags] { run_load_bench(*flags); });
 }

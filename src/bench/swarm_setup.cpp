@@ -22,11 +22,13 @@ std::filesystem::path model_or_tiny(const std::string& model, const TempDir& wor
 }
 
 std::unique_ptr<LocalSwarm> start_swarm(const std::filesystem::path& model, int layers, int servers,
-                                        const TempDir& work) {
+                                        const TempDir& work,
+                                        const std::vector<std::string>& server_args) {
   LocalSwarmOptions options;
   options.binary = cli::self_binary();
   options.model_dir = model;
   options.servers = even_spans(layers, servers);
+  for (auto& server : options.servers) server.extra_args = server_args;
   options.log_dir = work / "logs";
   return std::make_unique<LocalSwarm>(options);
 }

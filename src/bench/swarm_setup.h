@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "swarm/local_swarm.h"
 #include "util/temp_dir.h"
@@ -16,8 +17,10 @@ namespace brigade::bench {
 std::filesystem::path model_or_tiny(const std::string& model, const TempDir& work, int layers);
 
 // A DHT node and `servers` servers of this binary, the `layers` blocks split
-// evenly between them; their logs go to `work`/logs.
+// evenly between them, each given `server_args` too; their logs go to
+// `work`/logs.
 std::unique_ptr<LocalSwarm> start_swarm(const std::filesystem::path& model, int layers, int servers,
-                                        const TempDir& work);
+                                        const TempDir& work,
+                                        const std::vector<std::string>& server_args = {});
 
 }  // namespace brigade::bench
