@@ -21,7 +21,7 @@ inline constexpr int kMaxBatch = 64;
 // Pushes for steps after a session's next one wait in the session; more are
 // dropped (the client's own copy of the input still arrives).
 inline constexpr size_t kMaxWaitingPushes = 4;
-// Pushes a server has yet to send, over all its sessions.
+// Pushes a server has yet to send to one next hop, over all its sessions.
 inline constexpr size_t kMaxQueuedPushes = 16;
 // Pushes that arrive before their session is open wait this long, up to this
 // many and bytes per server.

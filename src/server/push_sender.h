@@ -1,15 +1,24 @@
 #pragma once
 // Server-to-server push ("and then"): after a step, the server hands its
-// output straight to the next server of the route. Sending happens on a
-// worker thread so that it never delays the server's own answer to the
-// client. The queue is bounded: when the next server is slow, pushes are
-// dropped, and the client's own copy takes their place.
+// output straight to the next server of the route. Sending happens on worker
+// threads so that it never delays the server's own answer to the client.
+//
+// Each destination (next hop: address and peer) has its own bounded queue and
+// its own worker, so a slow or dead next hop delays only the pushes routed
+// through it: its worker waits out a deadline per push while the others go
+// on. When a queue is full, pushes to that destination are dropped, and the
+// client's own copy takes their place. A worker with nothing to send for a
+// while ends; destinations are capped (routes come from clients), and a push
+// to one more is dropped too.
 
-#include <atomic>
-#include <condition_variable>
+#include <chrono>
 #include <deque>
-#include <mutex>
+#include <map>
+#include <memory>
+#include <string>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "brigade.grpc.pb.h"
 #include "net/channels.h"
@@ -30,22 +39,37 @@ class PushSender final : public PushSink {
   void push(const rpc::Hop& target, int64_t step_id, int32_t position,
             const WireTensor& output) override;
 
+  // Limits, public for tests.
+  static constexpr size_t kMaxDestinations = 64;
+  static constexpr std::chrono::seconds kPushDeadline{5};
+  static constexpr std::chrono::seconds kIdleWorker{30};
+
  private:
-  struct Job {
-    std::string address;
-    std::string peer;
-    rpc::PushRequest request;
+  using Key = std::pair<std::string, std::string>;  // (address, peer)
+  struct Destination {
+    std::deque<rpc::PushRequest> queue;
+    bool serving = false;  // a worker runs for it
+    std::thread worker;    // the last one started (joinable until joined)
   };
-  void run();
+  // The destination `key`, made when new; nullptr when kMaxDestinations are
+  // busy. Idle destinations may go to make room; their ended workers are
+  // moved to `finished` for the caller to join.
+  Destination* destination_for(const Key& key, std::vector<std::thread>& finished)
+      BRIGADE_REQUIRES(mutex_);
+  // One destination's worker: sends its queue in order until it has been
+  // empty for kIdleWorker or the sender stops.
+  void serve(const Key& key, Destination& destination);
+  void send(const Key& key, const rpc::PushRequest& request);
 
   const Identity& identity_;
   PushCounters& counters_;
   ChannelPool channels_;
   Mutex mutex_;
   CondVar wake_;
-  std::deque<Job> queue_ BRIGADE_GUARDED_BY(mutex_);
+  // A destination is erased only when it has no worker (one holds a
+  // reference to its own) and nothing queued.
+  std::map<Key, std::unique_ptr<Destination>> destinations_ BRIGADE_GUARDED_BY(mutex_);
   bool stopping_ BRIGADE_GUARDED_BY(mutex_) = false;
-  std::thread worker_;
 };
 
 }  // namespace brigade
