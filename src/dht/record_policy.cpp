@@ -24,7 +24,14 @@ Stored open_stored(const std::string& bytes, const KeyMatches& key_matches) {
   try {
     const auto body = nlohmann::json::parse(bytes).at("record");
     model = body.at("model").get<std::string>();
-    block = body.at("block").get<int>();
+    // Read only as the integer it must be (a converted 1e300 would be
+    // undefined); open_record checks its range.
+    const auto& field = body.at("block");
+    if (!field.is_number_integer() || field.get<int64_t>() < kDirectoryBlock ||
+        field.get<int64_t>() > kMaxModelBlocks) {
+      return {std::nullopt, "not a Brigade record: bad block " + field.dump()};
+    }
+    block = static_cast<int>(field.get<int64_t>());
   } catch (const std::exception& e) {
     return {std::nullopt, std::string("not a Brigade record: ") + e.what()};
   }

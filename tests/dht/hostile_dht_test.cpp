@@ -32,6 +32,10 @@ TEST(RecordPolicy, StoresOnlyCurrentSignedRecordsUnderTheirOwnKey) {
   EXPECT_EQ(refuse_to_store(seal_record(directory, id), sent_under(kDirectoryKey), now), "");
 
   EXPECT_NE(refuse_to_store("first value", sent_under(key), now), "");
+  auto huge_block = nlohmann::json::parse(seal_record(r, id));
+  huge_block["record"]["block"] = 1e300;
+  EXPECT_NE(refuse_to_store(huge_block.dump(), sent_under(key), now).find("bad block"),
+            std::string::npos);
   EXPECT_NE(refuse_to_store(seal_record(r, id), sent_under(block_key(r.model, 3)), now), "");
   EXPECT_NE(refuse_to_store(seal_record(directory, id), sent_under(key), now), "");
 
