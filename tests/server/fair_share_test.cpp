@@ -11,11 +11,9 @@
 #include <thread>
 #include <vector>
 
-#include "common/test_util.h"
-#include "model/checkpoint.h"
-#include "model/config.h"
 #include "net/push.h"
 #include "server/cache_budget.h"
+#include "server/host_fixture.h"
 #include "server/session_host.h"
 #include "server/shared_compute.h"
 
@@ -96,30 +94,10 @@ class DiscardPushes final : public PushSink {
   void push(const rpc::Hop&, int64_t, int32_t, const WireTensor&) override {}
 };
 
-class FairShare : public ::testing::Test {
+class FairShare : public test::HostFixture {
  protected:
-  void SetUp() override {
-    model_ = test::make_small_model(dir_, test::small_model_options());
-    config_ = std::make_unique<ModelConfig>(ModelConfig::load(model_));
-    checkpoint_ = Checkpoint::open(model_);
-    span_ = std::make_unique<BlockSpan>(*config_, *checkpoint_, 0, config_->num_hidden_layers);
-  }
-
   std::unique_ptr<SessionHost> make_host(const ServerOptions& options) {
-    return std::make_unique<SessionHost>(ServedModel{"model", *span_, identity_, 0}, options,
-                                         counters_, pushes_);
-  }
-
-  rpc::InferenceRequest open_request(const std::string& id, int max_length, int batch = 1) const {
-    rpc::InferenceRequest r;
-    auto* open = r.mutable_open();
-    open->set_session_id(id);
-    open->set_start(0);
-    open->set_end(config_->num_hidden_layers);
-    open->set_batch(batch);
-    open->set_max_length(max_length);
-    open->set_dtype(rpc::WIRE_F32);
-    return r;
+    return HostFixture::make_host(options, pushes_);
   }
 
   WireTensor input(int batch, int tokens, int seed) const {
@@ -128,15 +106,6 @@ class FairShare : public ::testing::Test {
       values[i] = 0.02f * static_cast<float>((i * 13 + seed * 7) % 11) - 0.1f;
     }
     return make_wire_tensor(values, {batch, tokens, config_->hidden_size}, rpc::WIRE_F32);
-  }
-
-  static rpc::InferenceRequest step_request(int64_t step, int position,
-                                            const rpc::TensorChunk& chunk) {
-    rpc::InferenceRequest r;
-    r.mutable_step()->set_step_id(step);
-    r.mutable_step()->set_position(position);
-    *r.mutable_step()->mutable_hidden() = chunk;
-    return r;
   }
 
   // What the local engine gives for `steps` of one session, one after another.
@@ -162,7 +131,7 @@ class FairShare : public ::testing::Test {
     int64_t next_step = 0;
 
     void step(const WireTensor& x) {
-      stream->on_request(step_request(next_step++, position, split_chunks(x).front()));
+      stream->on_request(test::step_request(next_step++, position, split_chunks(x).front()));
       position += static_cast<int>(x.shape[1]);
     }
   };
@@ -172,18 +141,11 @@ class FairShare : public ::testing::Test {
     auto client = std::make_unique<Client>();
     Client* c = client.get();
     client->stream = host.open(
-        peer, open_request(id, max_length), [c](const StepOutcome& o) { c->results.push_back(o); },
+        peer, open_all(id, max_length), [c](const StepOutcome& o) { c->results.push_back(o); },
         [c] { c->cancelled = true; });
     return client;
   }
 
-  test::TempDir dir_{"brigade-fair-share"};
-  std::filesystem::path model_;
-  std::unique_ptr<ModelConfig> config_;
-  std::shared_ptr<const Checkpoint> checkpoint_;
-  std::unique_ptr<BlockSpan> span_;
-  Identity identity_ = Identity::generate();
-  PushCounters counters_;
   DiscardPushes pushes_;
 };
 
@@ -291,22 +253,23 @@ TEST_F(FairShare, UnfinishedTensorsShareOneByteBudget) {
   auto forward = host->forward_assembler(rpc::WIRE_F32);
   EXPECT_FALSE(forward->add(chunk(0)));
   auto session = open(*host, "client", "s", 8);
-  session->stream->on_request(step_request(0, 0, chunk(0)));
+  session->stream->on_request(test::step_request(0, 0, chunk(0)));
   // A third unfinished tensor is refused, whether Forward or step.
   auto refused = host->forward_assembler(rpc::WIRE_F32);
   std::string what;
   EXPECT_EQ(refusal_of([&] { refused->add(chunk(0)); }, &what), ErrorKind::kRefused);
   EXPECT_NE(what.find("unfinished tensors hold 512 of the 512 bytes"), std::string::npos) << what;
   auto other = open(*host, "client", "other", 8);
-  EXPECT_EQ(refusal_of([&] { other->stream->on_request(step_request(0, 0, chunk(0))); }, &what),
-            ErrorKind::kRefused);
+  EXPECT_EQ(
+      refusal_of([&] { other->stream->on_request(test::step_request(0, 0, chunk(0))); }, &what),
+      ErrorKind::kRefused);
   EXPECT_NE(what.find("session other: step 0: unfinished tensors"), std::string::npos) << what;
   // A whole tensor in one message never counts: the other session computes.
   other = open(*host, "client", "other-2", 8);
   other->step(x);
   EXPECT_EQ(other->results.size(), 1u);
   // Finishing a tensor or dropping its stream gives its bytes back.
-  session->stream->on_request(step_request(0, 0, chunk(1)));
+  session->stream->on_request(test::step_request(0, 0, chunk(1)));
   ASSERT_EQ(session->results.size(), 1u);
   EXPECT_EQ(session->results[0].output.values(), local({x}, 8)[0]);
   forward.reset();
@@ -439,7 +402,7 @@ TEST_F(FairShare, ADecodeStepAlongsideLongStepsIsExact) {
   const WireTensor prefill = input(1, 48, 1);
   auto replaying = std::async(std::launch::async, [&] {
     for (int i = 0; i < 4; ++i) {
-      replay->stream->on_request(step_request(i, 0, split_chunks(prefill).front()));
+      replay->stream->on_request(test::step_request(i, 0, split_chunks(prefill).front()));
     }
   });
   std::vector<WireTensor> steps;

@@ -7,11 +7,9 @@
 
 #include <vector>
 
-#include "common/test_util.h"
-#include "model/checkpoint.h"
-#include "model/config.h"
 #include "net/push.h"
 #include "net/step_proof.h"
+#include "server/host_fixture.h"
 
 namespace brigade {
 namespace {
@@ -30,34 +28,14 @@ class RecordedPushes final : public PushSink {
   std::vector<Sent> sent;
 };
 
-class SessionHostTest : public ::testing::Test {
+class SessionHostTest : public test::HostFixture {
  protected:
   void SetUp() override {
-    model_ = test::make_small_model(dir_, test::small_model_options());
-    config_ = std::make_unique<ModelConfig>(ModelConfig::load(model_));
-    checkpoint_ = Checkpoint::open(model_);
-    span_ = std::make_unique<BlockSpan>(*config_, *checkpoint_, 0, config_->num_hidden_layers);
+    HostFixture::SetUp();
     options_.cache_tokens = 64;
     options_.alloc_wait = std::chrono::milliseconds(0);
     options_.peer_cache_share = 1;  // one client here; fair_use_test.cpp tests the shares
-    host_ = make_host(options_);
-  }
-
-  std::unique_ptr<SessionHost> make_host(const ServerOptions& options) {
-    return std::make_unique<SessionHost>(ServedModel{"model", *span_, identity_, 0}, options,
-                                         counters_, pushes_);
-  }
-
-  rpc::InferenceRequest open_request(const std::string& id, int max_length) const {
-    rpc::InferenceRequest r;
-    auto* open = r.mutable_open();
-    open->set_session_id(id);
-    open->set_start(0);
-    open->set_end(config_->num_hidden_layers);
-    open->set_batch(1);
-    open->set_max_length(max_length);
-    open->set_dtype(rpc::WIRE_F32);
-    return r;
+    host_ = make_host(options_, pushes_);
   }
 
   WireTensor input(int tokens, float scale) const {
@@ -66,22 +44,12 @@ class SessionHostTest : public ::testing::Test {
     return make_wire_tensor(values, {1, tokens, config_->hidden_size}, rpc::WIRE_F32);
   }
 
-  static rpc::InferenceRequest step_request(int64_t step, int position, const WireTensor& t) {
-    rpc::InferenceRequest r;
-    r.mutable_step()->set_step_id(step);
-    r.mutable_step()->set_position(position);
-    *r.mutable_step()->mutable_hidden() = split_chunks(t).front();
-    return r;
+  // The step request of a tensor that fits one message.
+  static rpc::InferenceRequest step_of(int64_t step, int position, const WireTensor& t) {
+    return test::step_request(step, position, split_chunks(t).front());
   }
 
-  test::TempDir dir_{"brigade-session-host"};
-  std::filesystem::path model_;
-  std::unique_ptr<ModelConfig> config_;
-  std::shared_ptr<const Checkpoint> checkpoint_;
-  std::unique_ptr<BlockSpan> span_;
-  Identity identity_ = Identity::generate();
   ServerOptions options_;
-  PushCounters counters_;
   RecordedPushes pushes_;
   std::unique_ptr<SessionHost> host_;
 };
@@ -89,10 +57,10 @@ class SessionHostTest : public ::testing::Test {
 TEST_F(SessionHostTest, AStepIsAnsweredSignedAndEqualsTheLocalEngine) {
   std::vector<StepOutcome> results;
   auto stream = host_->open(
-      "client", open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
+      "client", open_all("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
   EXPECT_EQ(identity_.peer_id(), stream->opened().peer());
   const WireTensor x = input(3, 0.01f);
-  stream->on_request(step_request(0, 0, x));
+  stream->on_request(step_of(0, 0, x));
   ASSERT_EQ(1u, results.size());
   const StepOutcome& r = results[0];
   EXPECT_TRUE(verify_signature(identity_.public_key(),
@@ -108,18 +76,18 @@ TEST_F(SessionHostTest, AStepIsAnsweredSignedAndEqualsTheLocalEngine) {
 TEST_F(SessionHostTest, CacheIsReservedAtOpenAndGivenBackWhenTheStreamEnds) {
   {
     auto stream = host_->open(
-        "client", open_request("a", 48), [](const StepOutcome&) {}, [] {});
+        "client", open_all("a", 48), [](const StepOutcome&) {}, [] {});
     EXPECT_EQ(16, host_->cache_tokens_left());
     try {
       host_->open(
-          "client", open_request("b", 32), [](const StepOutcome&) {}, [] {});
+          "client", open_all("b", 32), [](const StepOutcome&) {}, [] {});
       ADD_FAILURE() << "a session larger than the free cache opened";
     } catch (const Error& e) {
       EXPECT_EQ(ErrorKind::kRefused, e.kind()) << e.what();
     }
     try {
       host_->open(
-          "client", open_request("a", 8), [](const StepOutcome&) {}, [] {});
+          "client", open_all("a", 8), [](const StepOutcome&) {}, [] {});
       ADD_FAILURE() << "a session id opened twice";
     } catch (const Error& e) {
       EXPECT_EQ(ErrorKind::kInvalid, e.kind()) << e.what();
@@ -145,7 +113,7 @@ TEST_F(SessionHostTest, ForwardRunsOnACacheOfItsOwnAndLeavesNoSession) {
 TEST_F(SessionHostTest, PushesFollowTheRouteAndAFalsePushIsCorrected) {
   std::vector<StepOutcome> results;
   auto stream = host_->open(
-      "client", open_request("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
+      "client", open_all("s", 8), [&](const StepOutcome& o) { results.push_back(o); }, [] {});
   const Identity upstream = Identity::generate();
   rpc::InferenceRequest route;
   auto* next = route.mutable_route()->add_next();
@@ -156,7 +124,7 @@ TEST_F(SessionHostTest, PushesFollowTheRouteAndAFalsePushIsCorrected) {
   const WireTensor truth = input(1, 0.03f), lie = input(1, 0.04f);
   const rpc::PushResponse taken = host_->push(make_push(upstream, "s", 0, 0, lie));
   EXPECT_TRUE(taken.accepted()) << taken.reason();
-  stream->on_request(step_request(0, 0, truth));
+  stream->on_request(step_of(0, 0, truth));
   ASSERT_EQ(2u, results.size());
   EXPECT_TRUE(results[0].result.from_push());
   EXPECT_TRUE(results[1].result.corrected());
