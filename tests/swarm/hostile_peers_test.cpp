@@ -19,6 +19,7 @@
 #include <chrono>
 #include <mutex>
 
+#include "common/hostile_server.h"
 #include "common/swarm_fixture.h"
 #include "dht/dht_node.h"
 #include "dht/swarm_directory.h"
@@ -33,62 +34,7 @@ namespace {
 const Prompt kPrompt = id_prompt("5,17,42,99");
 constexpr int kNewTokens = 8;
 
-// The Brigade service of a hostile server: answers pings (so that clients
-// measure it as near and fast), and either hangs every session open until
-// shut down or refuses it as if its cache were full.
-class HostileService final : public rpc::Brigade::Service {
- public:
-  enum class Mode { kHangAtOpen, kRefuse };
-  explicit HostileService(Mode mode) : mode_(mode) {}
-
-  grpc::Status Inference(
-      grpc::ServerContext* context,
-      grpc::ServerReaderWriter<rpc::InferenceResponse, rpc::InferenceRequest>* stream) override {
-    rpc::InferenceRequest open;
-    stream->Read(&open);
-    ++opens;
-    if (mode_ == Mode::kRefuse) {
-      return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "cache full");
-    }
-    while (!context->IsCancelled() && !stopping) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return grpc::Status::CANCELLED;
-  }
-  grpc::Status Ping(grpc::ServerContext*, const rpc::PingRequest* request,
-                    rpc::PingResponse* response) override {
-    response->set_client_time_us(request->client_time_us());
-    return grpc::Status::OK;
-  }
-
-  std::atomic<int> opens{0};
-  std::atomic<bool> stopping{false};
-
- private:
-  Mode mode_;
-};
-
-struct HostileServer {
-  Identity identity = Identity::generate();
-  std::unique_ptr<HostileService> service;
-  std::unique_ptr<grpc::Server> server;
-  std::string address;
-
-  explicit HostileServer(HostileService::Mode mode)
-      : service(std::make_unique<HostileService>(mode)) {
-    grpc::ServerBuilder builder;
-    int port = 0;
-    // TLS with its own identity: it is exactly the peer its record names.
-    builder.AddListeningPort("127.0.0.1:0", server_credentials(identity), &port);
-    builder.RegisterService(service.get());
-    server = builder.BuildAndStart();
-    address = "127.0.0.1:" + std::to_string(port);
-  }
-  ~HostileServer() {
-    service->stopping = true;
-    server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  }
-};
+using test::HostileServer;
 
 // A TCP port that takes connections into its backlog and never answers.
 class SilentAddress {
@@ -194,23 +140,23 @@ class HostilePeers : public ::testing::Test {
 
 TEST_F(HostilePeers, AServerThatHangsAtTheOpenCostsOneOpenDeadline) {
   start();
-  HostileServer hang(HostileService::Mode::kHangAtOpen);
-  announce_liar(hang.identity, hang.address);
+  HostileServer hang(HostileServer::Mode::kHangAtOpen);
+  announce_liar(hang.identity(), hang.address());
   wait_for_servers(2);
   generate_exactly();
-  EXPECT_EQ(hang.service->opens, 1) << "the client went back to a server that hung";
+  EXPECT_EQ(hang.opens(), 1) << "the client went back to a server that hung";
 }
 
 TEST_F(HostilePeers, TwentyRefusingIdentitiesDoNotExhaustTheClient) {
   start();
   std::vector<std::unique_ptr<HostileServer>> refusers;
   for (int i = 0; i < 20; ++i) {
-    refusers.push_back(std::make_unique<HostileServer>(HostileService::Mode::kRefuse));
-    announce_liar(refusers.back()->identity, refusers.back()->address);
+    refusers.push_back(std::make_unique<HostileServer>(HostileServer::Mode::kRefuse));
+    announce_liar(refusers.back()->identity(), refusers.back()->address());
   }
   wait_for_servers(21);
   generate_exactly();
-  for (const auto& r : refusers) EXPECT_LE(r->service->opens, 1);
+  for (const auto& r : refusers) EXPECT_LE(r->opens(), 1);
 }
 
 TEST_F(HostilePeers, ThreeServersThatStallAfterAFewStepsAreReplaced) {
