@@ -6,7 +6,8 @@
 // decode step, queued while a chunk runs, runs before that session's next
 // chunk.
 //
-// Waiters sleep on a condition variable; each unlock wakes all of them and
+// Held for a scope with MutexLock (util/thread_annotations.h). Waiters
+// sleep on a condition variable; each unlock wakes all of them and
 // one goes on (fine for the few threads that wait for the server's compute).
 
 #include <cstdint>
@@ -44,18 +45,6 @@ class BRIGADE_CAPABILITY("mutex") FairMutex {
   CondVar turn_;
   uint64_t next_ticket_ BRIGADE_GUARDED_BY(mutex_) = 0;  // handed to the next locker
   uint64_t serving_ BRIGADE_GUARDED_BY(mutex_) = 0;      // the ticket that holds the lock
-};
-
-// Holds a FairMutex for its scope.
-class BRIGADE_SCOPED_CAPABILITY FairLock {
- public:
-  explicit FairLock(FairMutex& mutex) BRIGADE_ACQUIRE(mutex) : mutex_(mutex) { mutex_.lock(); }
-  ~FairLock() BRIGADE_RELEASE() { mutex_.unlock(); }
-  FairLock(const FairLock&) = delete;
-  FairLock& operator=(const FairLock&) = delete;
-
- private:
-  FairMutex& mutex_;
 };
 
 }  // namespace brigade

@@ -15,7 +15,7 @@ void SharedCompute::forward_range(const BlockSpan& span, int first, int last,
                                   std::span<float> hidden, int batch, int tokens, int position,
                                   KvCache& cache) {
   if (tokens <= chunk_tokens_) {
-    FairLock lock(lock_);
+    MutexLock lock(lock_);
     span.forward_range(first, last, hidden, batch, tokens, position, cache);
     return;
   }
@@ -37,7 +37,7 @@ void SharedCompute::forward_range(const BlockSpan& span, int first, int last,
       std::copy(from, from + n * width, chunk.begin() + static_cast<size_t>(b) * n * width);
     }
     {
-      FairLock lock(lock_);
+      MutexLock lock(lock_);
       span.forward_range(first, last, chunk, batch, n, position + begin, cache);
     }
     for (int b = 0; b < batch; ++b) {

@@ -36,16 +36,18 @@ class BRIGADE_CAPABILITY("mutex") Mutex {
   std::mutex mutex_;
 };
 
-// Holds a Mutex for its scope.
+// Holds a Mutex (or another annotated mutex, such as server/fair_mutex.h's
+// FairMutex; the type is deduced) for its scope.
+template <class Lockable = Mutex>
 class BRIGADE_SCOPED_CAPABILITY MutexLock {
  public:
-  explicit MutexLock(Mutex& mutex) BRIGADE_ACQUIRE(mutex) : mutex_(mutex) { mutex_.lock(); }
+  explicit MutexLock(Lockable& mutex) BRIGADE_ACQUIRE(mutex) : mutex_(mutex) { mutex_.lock(); }
   ~MutexLock() BRIGADE_RELEASE() { mutex_.unlock(); }
   MutexLock(const MutexLock&) = delete;
   MutexLock& operator=(const MutexLock&) = delete;
 
  private:
-  Mutex& mutex_;
+  Lockable& mutex_;
 };
 
 // A condition variable for Mutex. The waits are called with the Mutex held

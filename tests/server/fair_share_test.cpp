@@ -375,7 +375,7 @@ TEST_F(FairShare, AStepWaitingBehindALongStepRunsBetweenItsChunks) {
   });
   wait_until([&] { return compute.lock().waiting() == 1; });
   auto probe = std::async(std::launch::async, [&] {
-    FairLock lock(compute.lock());
+    MutexLock lock(compute.lock());
     return cache.length();
   });
   wait_until([&] { return compute.lock().waiting() == 2; });
