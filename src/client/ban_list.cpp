@@ -5,21 +5,15 @@
 namespace brigade {
 
 void BanList::ban(const std::string& peer, ErrorKind kind, Clock::time_point now) {
-  Ban& b = bans_[peer];
-  Clock::time_point until;
-  switch (kind) {
-    case ErrorKind::kMisbehaved:
-      until = now + kMisbehavedBan;
-      break;
-    case ErrorKind::kRefused:
-      until = now + base_;
-      break;
-    case ErrorKind::kUnavailable:
-    case ErrorKind::kInvalid:
-      until = now + base_ * (1 << std::min(b.failures, 10));
-      ++b.failures;
-      break;
+  if (kind == ErrorKind::kRefused) {
+    suspect(peer);
+    return;
   }
+  Ban& b = bans_[peer];
+  // Misbehaved: for the run. Unavailable or invalid: escalating.
+  const Clock::time_point until = kind == ErrorKind::kMisbehaved
+                                      ? now + kMisbehavedBan
+                                      : now + base_ * (1 << std::min(b.failures++, 10));
   // A ban never shortens one already in force (a liar that later times out
   // stays banned).
   b.until = std::max(b.until, until);

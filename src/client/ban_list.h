@@ -3,15 +3,15 @@
 //   misbehaved (bad signature, false data, answered as another peer):
 //     for the rest of the client's run (kMisbehavedBan): proof of lying does
 //     not wear off;
-//   refused (cache full, shutting down): briefly, `base`, never escalating:
-//     the server is honest and may have room again soon;
 //   unavailable or invalid (unreachable, broken stream, refused our request):
-//     `base` doubled for each repeated failure of the same peer, up to 2^10.
-// And a peer can be suspected (suspect()): it stalled after taking a session
-// (no answer within its deadline) or refused a session or a step (cache
-// full, a cap), although routes only go to servers that announce room. A liar does exactly this to
-// win routes and waste the client's time; so does an honest server on an overloaded machine, now
-// and then. Suspects are avoided for the rest of the run, unless no route is left without them
+//     `base` doubled for each repeated failure of the same peer, up to 2^10;
+//   refused (cache full, a cap): suspected, as by suspect().
+// A peer is suspected when it stalled after taking a session (no answer
+// within its deadline; the chain calls suspect()) or refused a session or a
+// step, although routes only go to servers that announce room. A liar does
+// exactly this to win routes and waste the client's time; so does an honest
+// server on an overloaded machine, now and then. Suspects are avoided for the
+// rest of the run, unless no route is left without them
 // (excluded(kForgiveSuspects)), and each suspicion doubles the deadline the
 // peer gets next time (client/deadlines.h).
 // The list lives as long as the client's run (SwarmBlockRunner), across its
@@ -57,7 +57,7 @@ class BanList {
  private:
   struct Ban {
     Clock::time_point until;
-    int failures = 0;  // escalating kinds only
+    int failures = 0;  // unavailable or invalid, for the escalation
   };
   std::chrono::milliseconds base_;
   Now now_;

@@ -52,10 +52,9 @@ std::unique_ptr<HopSession> SessionChain::open_hop(const RouteHop& hop) {
 }
 
 void SessionChain::charge(const HopFailure& failure) {
-  // A stall and a refusal (routes only go to servers that announce room) are
-  // what liars do to win routes and waste time; an honest server does them
-  // rarely. Both make the peer a suspect for the run.
-  if (failure.stalled || failure.kind() == ErrorKind::kRefused) {
+  // A stall is what liars do to waste time (a refusal too, which the ban
+  // list suspects by its kind); an honest server does it rarely.
+  if (failure.stalled) {
     bans_.suspect(failure.peer);
   } else {
     bans_.ban(failure.peer, failure.kind());

@@ -23,12 +23,16 @@ TEST(BanList, ALiarStaysBannedForTheRun) {
   EXPECT_TRUE(bans.banned("liar", now + std::chrono::hours(1)));
 }
 
-TEST(BanList, AFullCacheIsAvoidedBrieflyAndNeverLonger) {
+// Routes only go to servers that announce room: a refusal makes a suspect,
+// avoided for the run unless nothing else is left, and no timed ban.
+TEST(BanList, ARefusalMakesASuspect) {
   BanList bans(kBase);
   const auto now = BanList::Clock::now();
   for (int i = 0; i < 5; ++i) bans.ban("full", ErrorKind::kRefused, now);
-  EXPECT_TRUE(bans.banned("full", now + kBase - milliseconds(1)));
-  EXPECT_FALSE(bans.banned("full", now + kBase));
+  EXPECT_EQ(5, bans.suspicions("full"));
+  EXPECT_FALSE(bans.banned("full", now));
+  EXPECT_EQ(std::set<std::string>{"full"}, bans.excluded(now + std::chrono::hours(48)));
+  EXPECT_TRUE(bans.excluded(now, BanList::kForgiveSuspects).empty());
 }
 
 TEST(BanList, RepeatedTimeoutsDoubleTheBan) {
