@@ -87,8 +87,9 @@ void run_sessions(const SessionsFlags& flags, const ModelConfig& config, const R
   SessionParams params;
   params.max_length = flags.max_length;
   params.hidden_size = config.hidden_size;
+  Watchdog watchdog;
   for (int s = 0; s < count; ++s) {
-    RemoteSession session(hop, channel, params, kDefaultStepTimeout);
+    RemoteSession session(hop, channel, params, kDefaultStepTimeout, watchdog);
     int position = 0;
     for (int step = 0; step < flags.steps; ++step) {
       const int tokens = step == 0 ? 4 : 1;

@@ -3,7 +3,6 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
-#include "net/cancel_after.h"
 #include "net/identity.h"
 #include "net/status.h"
 #include "net/step_proof.h"
@@ -18,7 +17,8 @@ std::string random_session_id() {
 }
 
 RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
-                             const SessionParams& params, std::chrono::milliseconds open_timeout)
+                             const SessionParams& params, std::chrono::milliseconds open_timeout,
+                             Watchdog& watchdog)
     : hop_(hop), params_(params), session_id_(random_session_id()) {
   stub_ = rpc::Brigade::NewStub(channel);
   stream_ = stub_->Inference(&context_);
@@ -36,7 +36,7 @@ RemoteSession::RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel>
   {
     // A server that accepts the stream and never answers must not hold the
     // client: the open has a deadline of its own.
-    CancelAfter deadline(context_, open_timeout);
+    const Watchdog::Timer deadline = watchdog.arm(open_timeout, [this] { context_.TryCancel(); });
     opened = stream_->Write(request) && stream_->Read(&response) && response.has_opened();
   }
   if (!opened) {

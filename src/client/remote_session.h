@@ -19,6 +19,7 @@
 #include "net/tensor_codec.h"
 #include "util/error.h"
 #include "util/thread_annotations.h"
+#include "util/watchdog.h"
 
 namespace brigade {
 
@@ -33,9 +34,10 @@ class RemoteSession final : public HopSession {
  public:
   // Opens the session; throws HopFailure when the server refuses it or
   // answers as another peer, HopFailure::stall when it does not answer
-  // within `open_timeout`.
+  // within `open_timeout` (timed by `watchdog`, which outlives the open).
   RemoteSession(const RouteHop& hop, std::shared_ptr<grpc::Channel> channel,
-                const SessionParams& params, std::chrono::milliseconds open_timeout);
+                const SessionParams& params, std::chrono::milliseconds open_timeout,
+                Watchdog& watchdog);
   ~RemoteSession() override;
   RemoteSession(const RemoteSession&) = delete;
   RemoteSession& operator=(const RemoteSession&) = delete;

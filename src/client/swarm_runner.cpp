@@ -56,7 +56,7 @@ std::unique_ptr<HopSession> SwarmBlockRunner::open_session(const RouteHop& hop,
   params.hidden_size = config_.hidden_size;
   params.dtype = options_.dtype;
   return std::make_unique<RemoteSession>(hop, channels_.channel(hop.address, hop.peer), params,
-                                         timeout);
+                                         timeout, watchdog_);
 }
 
 void SwarmBlockRunner::forward(std::vector<float>& hidden, int batch, int tokens, int position) {

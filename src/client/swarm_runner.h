@@ -79,6 +79,7 @@ class SwarmBlockRunner : public BlockRunner {
   int batch_, max_length_;
   std::unique_ptr<DhtNode> dht_;
   ChannelPool channels_;
+  Watchdog watchdog_;  // times the session opens
   BanList bans_;
   std::unique_ptr<SwarmMap> map_;
   std::unique_ptr<SessionChain> chain_;

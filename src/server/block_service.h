@@ -20,7 +20,7 @@
 #include "server/push_sender.h"
 #include "server/server_options.h"
 #include "server/session_host.h"
-#include "server/watchdog.h"
+#include "util/watchdog.h"
 
 namespace brigade {
 

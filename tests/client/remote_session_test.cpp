@@ -26,9 +26,10 @@ class RemoteSessionOpen : public ::testing::Test {
     params.max_length = 4;
     params.hidden_size = 8;
     ChannelPool channels;
+    Watchdog watchdog;
     try {
       RemoteSession session(hop_, channels.channel(hop_.address, hop_.peer), params,
-                            std::chrono::milliseconds(300));
+                            std::chrono::milliseconds(300), watchdog);
     } catch (const HopFailure& failure) {
       return failure;
     }

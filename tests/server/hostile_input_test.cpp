@@ -39,6 +39,7 @@ struct Fixture {
   std::shared_ptr<const Checkpoint> checkpoint;
   std::unique_ptr<BlockSpan> span;
   std::unique_ptr<KvCache> local_cache;
+  Watchdog watchdog;  // before `valid`, which it times
   std::unique_ptr<RemoteSession> valid;
   std::string peer;
   std::string public_key;
@@ -101,7 +102,8 @@ class HostileInput : public ::testing::Test {
     SessionParams params;
     params.max_length = kValidMaxLength;
     params.hidden_size = kHidden;
-    f.valid = std::make_unique<RemoteSession>(hop, f.channel, params, std::chrono::seconds(20));
+    f.valid = std::make_unique<RemoteSession>(hop, f.channel, params, std::chrono::seconds(20),
+                                              f.watchdog);
     f.baseline_cache_left = server_info(f.channel).cache_tokens_left();
     ASSERT_EQ(f.baseline_cache_left, info.cache_tokens_left() - kValidMaxLength);
     expect_valid_session_step(4);  // a prefill

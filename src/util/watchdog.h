@@ -1,9 +1,11 @@
 #pragma once
 // Deadlines for parts of calls that gRPC's own deadline cannot cover (it
-// covers a whole call, and the client sets it): a stream must send its first
-// message soon after it starts, or it is cancelled and its thread returns.
-// One thread serves every deadline of the server; a thread per deadline
-// would cost as much as the streams it guards.
+// covers a whole call, which for an inference session lasts as long as the
+// session): a server cancels a stream that does not send its first message
+// soon after it starts, so that its thread returns; a client cancels a
+// session whose server does not answer the open. One thread serves every
+// deadline of its owner; a thread per deadline would cost as much as the
+// streams it guards.
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "server/watchdog.h"
+#include "util/watchdog.h"
 
 namespace brigade {
 
