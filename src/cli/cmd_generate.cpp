@@ -33,6 +33,7 @@ nlohmann::json recovery_json(const RecoveryEvent& e) {
           {"reason", e.reason},
           {"replacement", route_json(e.replacement)},
           {"replayed_tokens", e.replayed_tokens},
+          {"replay_steps", e.replay_steps},
           {"ms", e.ms}};
 }
 

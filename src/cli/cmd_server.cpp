@@ -46,6 +46,7 @@ void add_server_command(CLI::App& app) {
     int max_streams_per_peer = ServerOptions{}.max_streams_per_peer;
     size_t max_pending_bytes = ServerOptions{}.max_pending_bytes;
     int compute_chunk_tokens = ServerOptions{}.compute_chunk_tokens;
+    int max_batch_tokens = ServerOptions{}.max_batch_tokens;
     EngineFlags engine;
     bool plaintext = false;
   };
@@ -108,6 +109,9 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--compute-chunk-tokens", flags->compute_chunk_tokens,
                   "Longer steps run in chunks of this many tokens, taking turns with others")
       ->capture_default_str();
+  cmd->add_option("--max-batch-tokens", flags->max_batch_tokens,
+                  "Tokens of all sessions' steps run in one batched forward pass, at most")
+      ->capture_default_str();
   cmd->add_option("--fault", flags->fault,
                   "Test-only failure: crash-after:K | stall-after:K | corrupt-outputs | "
                   "corrupt-pushes | refuse-sessions");
@@ -157,9 +161,9 @@ void add_server_command(CLI::App& app) {
     options.peer_cache_share = flags->peer_cache_share;
     require(flags->max_sessions_per_peer >= 1 && flags->max_waiting_opens >= 0 &&
                 flags->max_streams >= 1 && flags->max_streams_per_peer >= 1 &&
-                flags->compute_chunk_tokens >= 1,
-            "--max-sessions-per-peer, --max-streams, --max-streams-per-peer and "
-            "--compute-chunk-tokens must be >= 1, --max-waiting-opens >= 0");
+                flags->compute_chunk_tokens >= 1 && flags->max_batch_tokens >= 1,
+            "--max-sessions-per-peer, --max-streams, --max-streams-per-peer, "
+            "--compute-chunk-tokens and --max-batch-tokens must be >= 1, --max-waiting-opens >= 0");
     options.max_sessions_per_peer = flags->max_sessions_per_peer;
     options.max_waiting_opens = flags->max_waiting_opens;
     require(flags->max_streams <= 65536, "--max-streams must be at most 65536 (a thread each)");
@@ -167,6 +171,7 @@ void add_server_command(CLI::App& app) {
     options.max_streams_per_peer = flags->max_streams_per_peer;
     options.max_pending_bytes = flags->max_pending_bytes;
     options.compute_chunk_tokens = flags->compute_chunk_tokens;
+    options.max_batch_tokens = flags->max_batch_tokens;
     options.fault = FaultPlan::parse(flags->fault);
     options.transport = transport_of(flags->plaintext);
 

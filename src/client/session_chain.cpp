@@ -171,6 +171,39 @@ ChainStep SessionChain::step(WireTensor x, int position) {
   return out;
 }
 
+void SessionChain::replay(int first_block, std::vector<std::unique_ptr<HopSession>>& fresh_hops,
+                          RecoveryEvent* event) {
+  event->replayed_tokens = 0;
+  event->replay_steps = 0;
+  for (size_t begin = 0; begin < history_.size();) {
+    // A run of steps, each starting where the one before ended, replays as
+    // one step under the id of its last (a rollback starts the next run):
+    // the engine's prefill equals its steps bitwise, so the new caches are
+    // the lost ones.
+    size_t end = begin + 1;
+    auto end_of = [&](size_t s) {
+      return history_[s].position + history_[s].inputs.at(first_block).shape[1];
+    };
+    while (end < history_.size() && history_[end].position == end_of(end - 1)) ++end;
+    std::vector<WireTensor> parts;
+    for (size_t s = begin; s < end; ++s) parts.push_back(history_[s].inputs.at(first_block));
+    const auto last_id = static_cast<int64_t>(end - 1);
+    const int position = history_[begin].position;
+    WireTensor x = concat_tokens(parts);
+    for (auto& hop : fresh_hops) {
+      // Each past step's input at this block boundary, for later replays.
+      for (size_t s = begin, at = 0; s < end; at += parts[s - begin].shape[1], ++s) {
+        history_[s].inputs[hop->hop().start] =
+            slice_tokens(x, static_cast<int64_t>(at), parts[s - begin].shape[1]);
+      }
+      x = run_hop(*hop, last_id, position, x);
+    }
+    event->replayed_tokens += static_cast<int>(x.shape[1]);
+    ++event->replay_steps;
+    begin = end;
+  }
+}
+
 void SessionChain::recover(size_t index, const HopFailure& failure) {
   const auto began = std::chrono::steady_clock::now();
   const RouteHop failed = hops_[index]->hop();
@@ -198,20 +231,9 @@ void SessionChain::recover(size_t index, const HopFailure& failure) {
       continue;
     }
     std::vector<std::unique_ptr<HopSession>> fresh_hops;
-    int replayed = 0;
     try {
       for (const auto& hop : replacement) fresh_hops.push_back(open_hop(hop));
-      // Replay every past step exactly as it ran (same positions and token
-      // counts), so the new caches are bitwise what the old ones held.
-      for (size_t s = 0; s < history_.size(); ++s) {
-        PastStep& past = history_[s];
-        WireTensor x = past.inputs.at(failed.start);
-        for (auto& hop : fresh_hops) {
-          past.inputs[hop->hop().start] = x;
-          x = run_hop(*hop, static_cast<int64_t>(s), past.position, x);
-        }
-        replayed += static_cast<int>(x.shape[1]);
-      }
+      replay(failed.start, fresh_hops, &event);
     } catch (const HopFailure& again) {
       spdlog::warn("replacement {} failed too: {}", again.peer.substr(0, 12), again.reason);
       charge(again);
@@ -225,7 +247,6 @@ void SessionChain::recover(size_t index, const HopFailure& failure) {
     for (const auto& hop : hops_) route_.push_back(hop->hop());
     send_routes();
     event.replacement = replacement;
-    event.replayed_tokens = replayed;
     event.ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
     recoveries_.push_back(event);

@@ -5,7 +5,8 @@
 // stall, invalid answer, refused session) the chain bans the peer for as long
 // as the failure's kind says (client/ban_list.h), plans a route over the
 // failed span alone (client/swarm_map.h), opens sessions there and replays
-// the history into them, so that the outputs equal an uninterrupted run's. In
+// the history into them as one step (one per contiguous run of steps), so
+// that the outputs equal an uninterrupted run's. In
 // push mode it also replaces a server that pushed data it never signed to the
 // client (DESIGN.md, "Blame needs evidence").
 //
@@ -57,6 +58,9 @@ struct RecoveryEvent {
   std::string reason;
   std::vector<RouteHop> replacement;
   int replayed_tokens = 0;
+  // Steps sent to each replacement server: one per contiguous run of the
+  // history (one for a plain generation), however many steps it held.
+  int replay_steps = 0;
   double ms = 0;
 };
 
@@ -113,6 +117,12 @@ class SessionChain {
   WireTensor run_hop(HopSession& hop, int64_t step, int position, const WireTensor& input);
   // Replaces hops_[index] with a fresh route over its span and replays history.
   void recover(size_t index, const HopFailure& failure);
+  // Runs the history, at block `first_block` on, through `fresh_hops` (a
+  // replacement route), one step per contiguous run of steps, and records
+  // every past step's input at the new block boundaries; fills `event`'s
+  // replay counts. Throws HopFailure when a fresh hop fails.
+  void replay(int first_block, std::vector<std::unique_ptr<HopSession>>& fresh_hops,
+              RecoveryEvent* event);
   // Push mode: tells every hop where to push and whom to take pushes from.
   void send_routes();
   // Push mode: the hops that pushed data they never signed to us in `step`.

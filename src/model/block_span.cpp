@@ -90,42 +90,92 @@ void BlockSpan::forward(std::span<float> hidden, int batch, int tokens, int posi
 
 void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int batch, int tokens,
                               int position, KvCache& cache) const {
-  const ModelConfig& c = config_;
-  require(start_ <= first && first < last && last <= end_,
-          "blocks [{}, {}) requested from a span that holds [{}, {})", first, last, start_, end_);
-  require(cache.num_layers() == last - first, "blocks [{}, {}): cache has {} layers, expected {}",
-          first, last, cache.num_layers(), last - first);
   require(batch == cache.batch(), "blocks [{}, {}): batch {} but the cache holds batch {}", first,
           last, batch, cache.batch());
   require(tokens > 0, "blocks [{}, {}): no tokens to run", first, last);
-  require(position >= 0 && position <= cache.length(),
-          "blocks [{}, {}): position {} is past the cached length {}", first, last, position,
-          cache.length());
-  require(position + tokens <= cache.max_length(),
-          "blocks [{}, {}): position {} + {} tokens exceeds the cache's max length {}", first, last,
-          position, tokens, cache.max_length());
-  require(hidden.size() == static_cast<size_t>(batch) * tokens * c.hidden_size,
+  require(hidden.size() == static_cast<size_t>(batch) * tokens * config_.hidden_size,
           "blocks [{}, {}): hidden states have {} values, expected batch {} x tokens {} x hidden "
           "{}",
-          first, last, hidden.size(), batch, tokens, c.hidden_size);
-  cache.set_length(position);  // drops entries at >= position: a rollback
+          first, last, hidden.size(), batch, tokens, config_.hidden_size);
+  std::vector<SequenceStep> steps;
+  for (int b = 0; b < batch; ++b) {
+    steps.push_back({hidden.data() + static_cast<size_t>(b) * tokens * config_.hidden_size, tokens,
+                     position, &cache, b});
+  }
+  forward_batch(first, last, steps);
+}
 
+void BlockSpan::check_batch(int first, int last, std::span<const SequenceStep> steps) const {
+  require(start_ <= first && first < last && last <= end_,
+          "blocks [{}, {}) requested from a span that holds [{}, {})", first, last, start_, end_);
+  for (size_t i = 0; i < steps.size(); ++i) {
+    const SequenceStep& s = steps[i];
+    require(s.cache != nullptr && s.hidden != nullptr, "blocks [{}, {}): step {} has no cache",
+            first, last, i);
+    const KvCache& cache = *s.cache;
+    require(cache.num_layers() == last - first, "blocks [{}, {}): cache has {} layers, expected {}",
+            first, last, cache.num_layers(), last - first);
+    require(s.row >= 0 && s.row < cache.batch(), "blocks [{}, {}): row {} of a cache of batch {}",
+            first, last, s.row, cache.batch());
+    require(s.tokens > 0, "blocks [{}, {}): no tokens to run", first, last);
+    require(s.position >= 0 && s.position <= cache.length(),
+            "blocks [{}, {}): position {} is past the cached length {}", first, last, s.position,
+            cache.length());
+    require(s.position + s.tokens <= cache.max_length(),
+            "blocks [{}, {}): position {} + {} tokens exceeds the cache's max length {}", first,
+            last, s.position, s.tokens, cache.max_length());
+    for (size_t j = 0; j < i; ++j) {
+      const SequenceStep& o = steps[j];
+      if (o.cache != s.cache) continue;
+      require(o.row != s.row, "blocks [{}, {}): row {} of one cache twice in a pass", first, last,
+              s.row);
+      require(o.position == s.position && o.tokens == s.tokens,
+              "blocks [{}, {}): rows of one cache at different positions or token counts", first,
+              last);
+    }
+  }
+}
+
+void BlockSpan::forward_batch(int first, int last, std::span<const SequenceStep> steps) const {
+  check_batch(first, last, steps);
+  if (steps.empty()) return;
+  const ModelConfig& c = config_;
   const int dim = c.hidden_size, inter = c.intermediate_size, head_dim = c.head_dim;
   const int heads = c.num_attention_heads, kv_heads = c.num_key_value_heads;
   const int q_dim = c.q_dim(), kv_dim = c.kv_dim();
-  const int rows = batch * tokens;  // row b * tokens + t is token t of sequence b
   const float eps = static_cast<float>(c.rms_norm_eps);
 
-  // Scratch is per call so that sessions on other threads never share it.
+  // Row r of the pass is one token of one sequence: its step, its position.
+  int rows = 0;
+  bool contiguous = true;  // the steps' hidden states follow each other in memory
+  for (const auto& s : steps) {
+    contiguous = contiguous && s.hidden == steps[0].hidden + static_cast<size_t>(rows) * dim;
+    rows += s.tokens;
+  }
+  std::vector<int> positions(rows), row_step(rows);
+  for (int r = 0, i = 0; i < static_cast<int>(steps.size()); ++i) {
+    for (int t = 0; t < steps[i].tokens; ++t, ++r) {
+      positions[r] = steps[i].position + t;
+      row_step[r] = i;
+    }
+  }
+  for (const auto& s : steps) s.cache->set_length(s.position);  // drops >= position: a rollback
+
+  // Scratch is per call so that passes on other threads never share it.
+  std::vector<float> gathered;
+  float* x = steps[0].hidden;
+  if (!contiguous) {
+    gathered.resize(static_cast<size_t>(rows) * dim);
+    float* to = gathered.data();
+    for (const auto& s : steps) to = std::copy_n(s.hidden, static_cast<size_t>(s.tokens) * dim, to);
+    x = gathered.data();
+  }
   std::vector<float> xb(static_cast<size_t>(rows) * dim), delta(static_cast<size_t>(rows) * dim);
   std::vector<float> q(static_cast<size_t>(rows) * q_dim), attn(static_cast<size_t>(rows) * q_dim);
   std::vector<float> k(static_cast<size_t>(rows) * kv_dim), v(static_cast<size_t>(rows) * kv_dim);
   std::vector<float> gate(static_cast<size_t>(rows) * inter), up(static_cast<size_t>(rows) * inter);
-  std::vector<int> positions(rows);
-  for (int r = 0; r < rows; ++r) positions[r] = position + r % tokens;
   std::vector<const float*> keys(static_cast<size_t>(rows) * kv_heads);
   std::vector<const float*> values(keys.size());
-  float* x = hidden.data();
 
   // The row-wise work between the kernels runs on the pool too: in a long
   // prefill, SiLU's expf alone would otherwise leave all but one core idle
@@ -157,19 +207,22 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
       add_bias(v.data(), w.bv, rows);
     }
 
-    // RoPE on q and k, then k and v into the cache at their positions.
+    // RoPE on q and k, then k and v into each sequence's cache at their
+    // positions.
     pool.run_rows(rows, [&](int begin, int end) {
       for (int r = begin; r < end; ++r) {
-        const int b = r / tokens;
+        const SequenceStep& s = steps[row_step[r]];
         rope(&q[static_cast<size_t>(r) * q_dim], heads, head_dim, positions[r], rope_inv_freq_);
         rope(&k[static_cast<size_t>(r) * kv_dim], kv_heads, head_dim, positions[r], rope_inv_freq_);
         for (int h = 0; h < kv_heads; ++h) {
           const size_t at = static_cast<size_t>(positions[r]) * head_dim;
           const size_t from = static_cast<size_t>(r) * kv_dim + h * head_dim;
-          std::copy_n(&k[from], head_dim, cache.keys(layer, b, h) + at);
-          std::copy_n(&v[from], head_dim, cache.values(layer, b, h) + at);
-          keys[static_cast<size_t>(r) * kv_heads + h] = cache.keys(layer, b, h);
-          values[static_cast<size_t>(r) * kv_heads + h] = cache.values(layer, b, h);
+          float* cached_keys = s.cache->keys(layer, s.row, h);
+          float* cached_values = s.cache->values(layer, s.row, h);
+          std::copy_n(&k[from], head_dim, cached_keys + at);
+          std::copy_n(&v[from], head_dim, cached_values + at);
+          keys[static_cast<size_t>(r) * kv_heads + h] = cached_keys;
+          values[static_cast<size_t>(r) * kv_heads + h] = cached_values;
         }
       }
     });
@@ -193,7 +246,14 @@ void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int 
     linear(gate.data(), rows, w.w_down, delta.data());
     add_rows(x, delta.data());
   }
-  cache.set_length(position + tokens);
+  if (!contiguous) {
+    const float* from = gathered.data();
+    for (const auto& s : steps) {
+      std::copy_n(from, static_cast<size_t>(s.tokens) * dim, s.hidden);
+      from += static_cast<size_t>(s.tokens) * dim;
+    }
+  }
+  for (const auto& s : steps) s.cache->set_length(s.position + s.tokens);
 }
 
 }  // namespace brigade

@@ -20,6 +20,17 @@
 
 namespace brigade {
 
+// One sequence's part of a batched pass (BlockSpan::forward_batch): `tokens`
+// hidden states [tokens, hidden_size] of batch row `row` of `cache`, the
+// first at `position`, updated in place.
+struct SequenceStep {
+  float* hidden = nullptr;
+  int tokens = 0;
+  int position = 0;
+  KvCache* cache = nullptr;
+  int row = 0;
+};
+
 struct BlockWeights {
   std::vector<float> input_norm;               // [hidden]
   kernels::WeightMatrix wq, wk, wv, wo;        // [out, in] as in HF
@@ -68,7 +79,22 @@ class BlockSpan {
   void forward_range(int first, int last, std::span<float> hidden, int batch, int tokens,
                      int position, KvCache& cache) const;
 
+  // One pass over the sub-span [first, last) for the steps of many
+  // sequences at once, each with its own cache, position and token count
+  // (continuous batching): every linear layer reads its weights once for all
+  // of them. Each sequence's outputs and cache entries are bitwise what it
+  // gets alone, whatever shares the pass (the kernels reduce every output in
+  // one order). Steps that share a cache (rows of one batched session) must
+  // have the same position and token count.
+  // REQUIRES (checked before anything runs, throws Error): start() <= first <
+  // last <= end(); for every step a cache of last - first layers, 0 <= row <
+  // cache batch, tokens >= 1, position <= cache length, position + tokens <=
+  // the cache's max length; no cache row twice.
+  void forward_batch(int first, int last, std::span<const SequenceStep> steps) const;
+
  private:
+  void check_batch(int first, int last, std::span<const SequenceStep> steps) const;
+
   ModelConfig config_;
   int start_, end_;
   std::shared_ptr<const Checkpoint> checkpoint_;  // owns the mapped weights

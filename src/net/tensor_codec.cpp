@@ -86,6 +86,52 @@ WireTensor make_wire_tensor(std::span<const float> values, std::vector<int64_t> 
   return tensor;
 }
 
+namespace {
+
+// Bytes of one token of one batch row of [batch, tokens, hidden].
+size_t token_bytes(const WireTensor& t) {
+  require(t.shape.size() == 3, "hidden states must be [batch, tokens, hidden], got {} dims",
+          t.shape.size());
+  return static_cast<size_t>(t.shape[2]) * wire_dtype_size(t.dtype);
+}
+
+}  // namespace
+
+WireTensor concat_tokens(std::span<const WireTensor> parts) {
+  require(!parts.empty(), "no hidden states to join");
+  const WireTensor& first = parts.front();
+  const size_t row = token_bytes(first);
+  int64_t tokens = 0;
+  for (const auto& p : parts) {
+    require(token_bytes(p) == row && p.shape[0] == first.shape[0] && p.dtype == first.dtype,
+            "hidden states to join differ in batch, width or dtype");
+    tokens += p.shape[1];
+  }
+  WireTensor out{{first.shape[0], tokens, first.shape[2]}, first.dtype, {}};
+  out.bytes.reserve(static_cast<size_t>(first.shape[0]) * tokens * row);
+  for (int64_t b = 0; b < first.shape[0]; ++b) {
+    for (const auto& p : parts) {
+      const size_t n = static_cast<size_t>(p.shape[1]) * row;
+      out.bytes.append(p.bytes, static_cast<size_t>(b) * n, n);
+    }
+  }
+  return out;
+}
+
+WireTensor slice_tokens(const WireTensor& tensor, int64_t begin, int64_t count) {
+  const size_t row = token_bytes(tensor);
+  const int64_t tokens = tensor.shape[1];
+  require(begin >= 0 && count >= 1 && begin + count <= tokens,
+          "tokens [{}, {}) are not within hidden states of {} tokens", begin, begin + count,
+          tokens);
+  WireTensor out{{tensor.shape[0], count, tensor.shape[2]}, tensor.dtype, {}};
+  for (int64_t b = 0; b < tensor.shape[0]; ++b) {
+    out.bytes.append(tensor.bytes, (static_cast<size_t>(b) * tokens + begin) * row,
+                     static_cast<size_t>(count) * row);
+  }
+  return out;
+}
+
 std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor) {
   const size_t count =
       std::max<size_t>(1, (tensor.bytes.size() + limits::kChunkBytes - 1) / limits::kChunkBytes);

@@ -48,6 +48,15 @@ struct WireTensor {
 WireTensor make_wire_tensor(std::span<const float> values, std::vector<int64_t> shape,
                             rpc::WireDType dtype);
 
+// Hidden states [batch, tokens, hidden] joined along tokens: each batch row
+// of the result is the rows of `parts` one after another. A client replays a
+// history of steps as one step this way. Throws Error when `parts` is empty
+// or the parts differ in batch, width or dtype.
+WireTensor concat_tokens(std::span<const WireTensor> parts);
+// Tokens [begin, begin + count) of every batch row of [batch, tokens,
+// hidden]; throws Error when they are not within the tensor.
+WireTensor slice_tokens(const WireTensor& tensor, int64_t begin, int64_t count);
+
 // Splits a tensor into chunks of at most limits::kChunkBytes of data.
 std::vector<rpc::TensorChunk> split_chunks(const WireTensor& tensor);
 

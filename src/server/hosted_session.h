@@ -9,11 +9,13 @@
 // digest of every input used from a push is kept until the client's copy of
 // that step arrives; if the copies differ, the session rolls its cache back
 // to that step, recomputes from the client's copy, answers with `corrected`
-// and stops taking pushes from that peer (DESIGN.md, point 5).
+// and stops taking pushes from that peer (DESIGN.md, point 5). The client's
+// own copies may skip step ids ahead: a replacement server gets a failed
+// span's whole history as one step, with the id of the last step it covers.
 //
 // Locking (checked by clang, util/thread_annotations.h): mutex_ guards all
-// mutable state but last_active_; compute runs with mutex_ held and then
-// takes the server's compute lock (SharedCompute), never the other way round.
+// mutable state but last_active_; compute runs with mutex_ held and waits
+// for the server's passes (StepBatcher), which never take a session's lock.
 
 #include <atomic>
 #include <chrono>
@@ -31,8 +33,8 @@
 #include "net/tensor_codec.h"
 #include "server/cache_budget.h"
 #include "server/push_sink.h"
-#include "server/shared_compute.h"
 #include "server/step_assembler.h"
+#include "server/step_batcher.h"
 #include "util/thread_annotations.h"
 
 namespace brigade {
@@ -47,11 +49,11 @@ enum class PushVerdict { kAccepted, kLate, kDropped };
 
 // Runs blocks [start, end) of `span` on `input` ([batch, tokens, hidden] of
 // finite values) from `position` into `cache` on the server's `compute`
-// (in chunks, taking turns with other steps); returns the output at the
+// (batched with other sessions' steps, in chunks); returns the output at the
 // input's dtype and sets *compute_ms (the step's time, waits included).
 // Throws Error starting with `what` on non-finite values.
 WireTensor run_blocks(const BlockSpan& span, int start, int end, const WireTensor& input,
-                      int32_t position, KvCache& cache, SharedCompute& compute,
+                      int32_t position, KvCache& cache, StepBatcher& compute,
                       const std::string& what, double* compute_ms);
 
 class HostedSession {
@@ -62,7 +64,7 @@ class HostedSession {
 
   // REQUIRES: validate_open(open, span) passed.
   HostedSession(const rpc::OpenSession& open, const BlockSpan& span, const Identity& identity,
-                SharedCompute& compute, std::unique_ptr<CacheReservation> reservation,
+                StepBatcher& compute, std::unique_ptr<CacheReservation> reservation,
                 PushCounters& counters, PushSink& pushes);
 
   const std::string& id() const { return id_; }
@@ -98,7 +100,9 @@ class HostedSession {
     std::string pusher;
   };
 
-  void validate(const StepInput& input) const BRIGADE_REQUIRES(mutex_);
+  // Whose copy of a step's input: the client's own, or a push.
+  enum class Copy { kClient, kPush };
+  void validate(const StepInput& input, Copy copy) const BRIGADE_REQUIRES(mutex_);
   // Computes the next step (REQUIRES: validate() passed).
   StepOutcome compute(const StepInput& input, bool from_push) BRIGADE_REQUIRES(mutex_);
   void deliver_and_push(StepOutcome outcome, int32_t position) BRIGADE_REQUIRES(mutex_);
@@ -110,7 +114,7 @@ class HostedSession {
   const std::string id_;
   const BlockSpan& span_;
   const Identity& identity_;
-  SharedCompute& compute_;
+  StepBatcher& compute_;
   const int start_, end_, batch_, max_length_;
   const rpc::WireDType dtype_;
   std::unique_ptr<CacheReservation> reservation_;

@@ -80,11 +80,15 @@ struct ServerOptions {
   // counts.
   size_t max_pending_bytes = size_t{256} << 20;
 
-  // A step longer than this many tokens runs in chunks of it, each taking the
-  // compute lock in turn with the other sessions' steps (first come, first
-  // served): a long prefill delays another client's decode step by one chunk,
-  // not by its whole length. Results are bitwise the same as unchunked; a
-  // smaller chunk costs a little throughput on long steps.
+  // Continuous batching (server/step_batcher.h): steps of different sessions
+  // ready at the same time run in one forward pass of at most
+  // `max_batch_tokens` tokens, a long step advancing at most
+  // `compute_chunk_tokens` per pass and then queueing behind the others: a
+  // long prefill delays another client's decode step by one pass, not by its
+  // whole length. Results are bitwise the same, batched or not, chunked or
+  // not. A larger pass serves more sessions per read of the weights and makes
+  // each of its steps wait longer.
+  int max_batch_tokens = 256;
   int compute_chunk_tokens = 64;
   // DHT record lifetime; records are refreshed every third of it.
   std::chrono::seconds record_ttl{30};

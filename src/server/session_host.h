@@ -10,13 +10,14 @@
 // total: streams, sessions and Forward calls (PeerQuota), KV cache
 // (CacheBudget: a client's share, a bounded first-come-first-served queue of
 // waiting opens, and idle sessions closed while others wait) and compute
-// (SharedCompute: long steps in chunks, turns taken in arrival order). Bytes
+// (StepBatcher: steps batched into shared passes, long ones in chunks taking
+// turns in arrival order). Bytes
 // of unfinished tensors are bounded in total only (PendingBytes): a client
 // fills that buffer only by uploading it, a full chunk per open_timeout.
 //
 // Locking (checked by clang): sessions_mutex_ guards sessions_; it is never
 // held while a session computes, and it is taken before the budgets' own
-// locks, never after. One forward runs at a time (compute_): the cores are
+// locks, never after. Every forward runs on the host's passes (compute_): the cores are
 // shared.
 
 #include <functional>
@@ -34,7 +35,7 @@
 #include "server/peer_quota.h"
 #include "server/push_sink.h"
 #include "server/server_options.h"
-#include "server/shared_compute.h"
+#include "server/step_batcher.h"
 #include "util/thread_annotations.h"
 
 namespace brigade {
@@ -148,7 +149,7 @@ class SessionHost {
   CacheBudget budget_;
   PeerQuota quota_;
   PendingBytes pending_;
-  SharedCompute compute_;
+  StepBatcher compute_;
   EarlyPushes early_pushes_;
 
   Mutex sessions_mutex_;

@@ -1,5 +1,5 @@
 #pragma once
 // The version a server announces and reports in Info.
 namespace brigade {
-inline constexpr const char* kVersion = "brigade/0.2.0";
+inline constexpr const char* kVersion = "brigade/0.3.0";
 }  // namespace brigade

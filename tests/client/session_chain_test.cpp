@@ -131,6 +131,7 @@ TEST_P(SessionChainRecovery, HopFailingMidGenerationIsReplacedAndHistoryReplayed
   EXPECT_EQ("b", event.failed_peer);
   EXPECT_EQ((std::vector<std::string>{"b2"}), peers_of(event.replacement));
   EXPECT_EQ(kPromptTokens + 2, event.replayed_tokens);  // steps 0, 1 and 2
+  EXPECT_EQ(1, event.replay_steps);                     // as one step
   EXPECT_EQ((std::vector<std::string>{"a", "b2", "c"}), peers_of(chain.route()));
   EXPECT_EQ(1, swarm_.server("a").opens);
   EXPECT_EQ(1, swarm_.server("c").opens);
@@ -153,7 +154,7 @@ TEST_P(SessionChainRecovery, FailedSpanIsTakenOverBySeveralServers) {
 TEST_P(SessionChainRecovery, ReplacementFailingDuringReplayIsReplacedToo) {
   swarm_.add("a", 0, 2, 1);
   swarm_.add("b", 2, 4, 1).fail_step = 3;
-  swarm_.add("b2", 2, 4, 10).fail_step = 1;  // fails replaying step 1
+  swarm_.add("b2", 2, 4, 10).fail_step = 2;  // fails the replay: steps 0-2 as step 2
   swarm_.add("b3", 2, 4, 20);
   swarm_.add("c", 4, 6, 1);
   SessionChain& chain = open_chain(GetParam());
@@ -287,6 +288,7 @@ TEST_F(SessionChainTest, FalsePusherIsReplacedAndItsHonestDownstreamIsNot) {
   EXPECT_NE(event.reason.find("pushed data that differs from its answer"), std::string::npos);
   EXPECT_EQ((std::vector<std::string>{"a2", "b", "c"}), peers_of(chain.route()));
   EXPECT_EQ(kPromptTokens + 2, event.replayed_tokens);  // steps 0, 1 and 2
+  EXPECT_EQ(1, event.replay_steps);                     // as one step
   EXPECT_TRUE(bans_.banned("a", now_ + std::chrono::hours(1)));
   EXPECT_FALSE(bans_.banned("b"));
   EXPECT_EQ(1, swarm_.server("b").opens);

@@ -125,6 +125,29 @@ WireTensor big_tensor(rpc::WireDType dtype = rpc::WIRE_F32) {
   return make_wire_tensor(random_values(2 * 3000 * 128, 4), {2, 3000, 128}, dtype);
 }
 
+TEST(Codec, TokensJoinAndSliceRowByRow) {
+  // Batch 2: each batch row of the join is its rows of the parts in order.
+  const auto part = [](int tokens, float base) {
+    std::vector<float> v;
+    for (int b = 0; b < 2; ++b)
+      for (int t = 0; t < tokens; ++t)
+        for (int h = 0; h < 3; ++h) v.push_back(base + 100.f * b + 10.f * t + h);
+    return make_wire_tensor(v, {2, tokens, 3}, rpc::WIRE_BF16);
+  };
+  const std::vector<WireTensor> parts = {part(2, 0), part(1, 1000), part(3, 2000)};
+  const WireTensor joined = concat_tokens(parts);
+  EXPECT_EQ(joined.shape, (std::vector<int64_t>{2, 6, 3}));
+  EXPECT_EQ(joined.dtype, rpc::WIRE_BF16);
+  EXPECT_EQ(slice_tokens(joined, 0, 2).bytes, parts[0].bytes);
+  EXPECT_EQ(slice_tokens(joined, 2, 1).bytes, parts[1].bytes);
+  EXPECT_EQ(slice_tokens(joined, 3, 3).bytes, parts[2].bytes);
+  EXPECT_THROW(slice_tokens(joined, 4, 3), Error);
+  EXPECT_THROW(slice_tokens(joined, 0, 0), Error);
+  EXPECT_THROW(concat_tokens(std::vector<WireTensor>{}), Error);
+  const WireTensor other = make_wire_tensor(std::vector<float>(6), {1, 2, 3}, rpc::WIRE_BF16);
+  EXPECT_THROW(concat_tokens(std::vector<WireTensor>{parts[0], other}), Error);
+}
+
 TEST(Chunks, LargeTensorSplitsAndReassembles) {
   const WireTensor tensor = big_tensor();
   ASSERT_GT(tensor.bytes.size(), limits::kChunkBytes);

@@ -1,7 +1,8 @@
 // Fair use in the server's core, in-process (DESIGN.md, "Fair use"): the
 // cache budget's queue, a client's share of sessions and cache, idle
 // sessions closed for waiting opens, the bytes of unfinished tensors, and the
-// compute lock that long steps take per chunk, in turn with everyone else.
+// compute passes that batch every session's steps, long ones a chunk per
+// pass, in turn with everyone else.
 // fair_use_test.cpp runs the same attacks against a real server over gRPC.
 
 #include <gtest/gtest.h>
@@ -15,7 +16,7 @@
 #include "server/cache_budget.h"
 #include "server/host_fixture.h"
 #include "server/session_host.h"
-#include "server/shared_compute.h"
+#include "server/step_batcher.h"
 
 namespace brigade {
 namespace {
@@ -285,7 +286,7 @@ TEST_F(FairShare, UnfinishedTensorsShareOneByteBudget) {
 
 // Runs `steps` (position = the cache's length) on a fresh cache with
 // `compute`; returns the outputs and the cache.
-std::pair<std::vector<std::vector<float>>, KvCache> run_steps(SharedCompute& compute,
+std::pair<std::vector<std::vector<float>>, KvCache> run_steps(StepBatcher& compute,
                                                               const BlockSpan& span,
                                                               const std::vector<WireTensor>& steps,
                                                               int max_length,
@@ -321,7 +322,7 @@ TEST_F(FairShare, AChunkedStepIsBitwiseTheWholeStep) {
   // decode step, a rollback to 10 and a 23-token step from there.
   const std::vector<WireTensor> steps = {input(2, 40, 1), input(2, 1, 2), input(2, 23, 3)};
   const std::vector<int> positions = {0, 40, 10};
-  SharedCompute whole(1 << 20), chunked(7);
+  StepBatcher whole(1 << 20, 1 << 20), chunked(256, 7);
   auto [whole_out, whole_cache] = run_steps(whole, *span_, steps, 64, positions);
   auto [chunked_out, chunked_cache] = run_steps(chunked, *span_, steps, 64, positions);
   ASSERT_EQ(whole_out.size(), chunked_out.size());
@@ -361,33 +362,128 @@ TEST_F(FairShare, SessionsAnswerBitwiseTheSameWithAnyChunkSize) {
 }
 
 TEST_F(FairShare, AStepWaitingBehindALongStepRunsBetweenItsChunks) {
-  // The test holds the compute lock while a 64-token step (chunks of 4) and
-  // then a probe queue for it. The probe takes the lock as any step's chunk
-  // does and reads how far the long step got: exactly one chunk, however
-  // slow or fast the machine.
-  SharedCompute compute(4);
-  KvCache cache = span_->make_cache(1, 64);
-  const WireTensor x = input(1, 64, 1);
-  std::vector<float> hidden = x.values();
-  compute.lock().lock();
+  // Passes of at most 4 tokens. While the batcher is paused a 64-token step
+  // (chunks of 4) queues, then a decode step of another session: the first
+  // pass is the long step's first chunk, the second holds the decode step,
+  // however slow or fast the machine.
+  StepBatcher compute(4, 4);
+  KvCache cache = span_->make_cache(1, 64), other = span_->make_cache(1, 8);
+  const WireTensor x = input(1, 64, 1), y = input(1, 1, 2);
+  std::vector<float> hidden = x.values(), decoded = y.values();
+  compute.pause();
   auto long_step = std::async(std::launch::async, [&] {
     compute.forward_range(*span_, span_->start(), span_->end(), hidden, 1, 64, 0, cache);
   });
-  wait_until([&] { return compute.lock().waiting() == 1; });
-  auto probe = std::async(std::launch::async, [&] {
-    MutexLock lock(compute.lock());
-    return cache.length();
+  wait_until([&] { return compute.queued() == 1; });
+  auto decode = std::async(std::launch::async, [&] {
+    compute.forward_range(*span_, span_->start(), span_->end(), decoded, 1, 1, 0, other);
   });
-  wait_until([&] { return compute.lock().waiting() == 2; });
-  compute.lock().unlock();
-  EXPECT_EQ(probe.get(), 4);
+  wait_until([&] { return compute.queued() == 2; });
+  compute.resume();
+  decode.get();
   long_step.get();
+  EXPECT_EQ(compute.stats().most_passes_waited, 1);
   EXPECT_EQ(cache.length(), 64);
-  // Taking turns changed nothing in the result.
+  // Taking turns changed nothing in either result.
   KvCache direct = span_->make_cache(1, 64);
   std::vector<float> expected = x.values();
   span_->forward(expected, 1, 64, 0, direct);
   EXPECT_EQ(hidden, expected);
+  EXPECT_EQ(decoded, local({y}, 8)[0]);
+}
+
+// Steps queued while the batcher is paused, each on its own cache: run
+// together, they all share the first pass when the budget allows.
+struct QueuedStep {
+  WireTensor input;
+  int position = 0;
+  std::vector<WireTensor> history;  // run on the cache before, alone
+};
+
+TEST_F(FairShare, SessionsBatchedInOnePassAnswerBitwiseAsAlone) {
+  // Prefills and decode steps of different lengths, positions and batch
+  // sizes, one a rollback, over caches of different max lengths.
+  const std::vector<QueuedStep> queued = {
+      {input(1, 1, 1), 5, {input(1, 5, 2)}},
+      {input(1, 17, 3), 0, {}},
+      {input(2, 1, 4), 9, {input(2, 9, 5)}},
+      {input(1, 3, 6), 2, {input(1, 6, 7)}},  // rolls back from 6 to 2
+      {input(1, 1, 8), 30, {input(1, 30, 9)}},
+  };
+  StepBatcher compute(256, 64);
+  std::vector<KvCache> caches;
+  std::vector<std::vector<float>> hidden;
+  for (const auto& q : queued) {
+    const int batch = static_cast<int>(q.input.shape[0]);
+    caches.push_back(span_->make_cache(batch, 40));
+    for (const auto& past : q.history) {
+      std::vector<float> h = past.values();
+      span_->forward(h, batch, static_cast<int>(past.shape[1]), caches.back().length(),
+                     caches.back());
+    }
+    hidden.push_back(q.input.values());
+  }
+  compute.pause();
+  std::vector<std::future<void>> running;
+  for (size_t i = 0; i < queued.size(); ++i) {
+    running.push_back(std::async(std::launch::async, [&, i] {
+      const WireTensor& x = queued[i].input;
+      compute.forward_range(*span_, span_->start(), span_->end(), hidden[i],
+                            static_cast<int>(x.shape[0]), static_cast<int>(x.shape[1]),
+                            queued[i].position, caches[i]);
+    }));
+    wait_until([&] { return compute.queued() == static_cast<int>(i) + 1; });
+  }
+  compute.resume();
+  for (auto& r : running) r.get();
+  EXPECT_EQ(compute.stats().passes, 1u);
+  EXPECT_EQ(compute.stats().most_steps_in_a_pass, static_cast<int>(queued.size()));
+
+  const int kv = config_->num_key_value_heads, dim = config_->head_dim;
+  for (size_t i = 0; i < queued.size(); ++i) {
+    const QueuedStep& q = queued[i];
+    const int batch = static_cast<int>(q.input.shape[0]);
+    KvCache alone = span_->make_cache(batch, 40);
+    for (const auto& past : q.history) {
+      std::vector<float> h = past.values();
+      span_->forward(h, batch, static_cast<int>(past.shape[1]), alone.length(), alone);
+    }
+    std::vector<float> expected = q.input.values();
+    span_->forward(expected, batch, static_cast<int>(q.input.shape[1]), q.position, alone);
+    EXPECT_EQ(hidden[i], expected) << "step " << i;
+    EXPECT_EQ(cache_contents(caches[i], kv, dim), cache_contents(alone, kv, dim)) << "step " << i;
+  }
+}
+
+TEST_F(FairShare, NoStepWaitsLongerThanTheTokensQueuedAheadOfIt) {
+  // Three 64-token prefills and then four decode steps queue for passes of
+  // 32 tokens, chunks of 16. Pass 1 runs the first two prefills' first
+  // chunks; pass 2 the third prefill's chunk and all four decode steps,
+  // which wait one pass, not for 192 tokens of prefill.
+  StepBatcher compute(32, 16);
+  std::vector<KvCache> caches;
+  std::vector<std::vector<float>> hidden;
+  std::vector<int> tokens = {64, 64, 64, 1, 1, 1, 1};
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    caches.push_back(span_->make_cache(1, 64));
+    hidden.push_back(input(1, tokens[i], static_cast<int>(i)).values());
+  }
+  compute.pause();
+  std::vector<std::future<void>> running;
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    running.push_back(std::async(std::launch::async, [&, i] {
+      compute.forward_range(*span_, span_->start(), span_->end(), hidden[i], 1, tokens[i], 0,
+                            caches[i]);
+    }));
+    wait_until([&] { return compute.queued() == static_cast<int>(i) + 1; });
+  }
+  compute.resume();
+  for (auto& r : running) r.get();
+  EXPECT_EQ(compute.stats().most_passes_waited, 1);
+  EXPECT_EQ(compute.stats().tokens, 3u * 64 + 4);
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    EXPECT_EQ(hidden[i], local({input(1, tokens[i], static_cast<int>(i))}, 64)[0]) << i;
+  }
 }
 
 TEST_F(FairShare, ADecodeStepAlongsideLongStepsIsExact) {

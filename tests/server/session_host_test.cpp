@@ -73,6 +73,42 @@ TEST_F(SessionHostTest, AStepIsAnsweredSignedAndEqualsTheLocalEngine) {
   EXPECT_EQ(expected, r.output.values());
 }
 
+// Recovery's replay: a fresh session given a history of one prefill and six
+// decode steps as one step (under the id of the last) answers every token
+// bitwise as the steps did, and its cache is the lost one: the next step
+// gives the same bits on both.
+TEST_F(SessionHostTest, AHistoryReplayedAsOneStepRebuildsTheCacheBitwise) {
+  std::vector<StepOutcome> stepped, replayed;
+  auto original = host_->open(
+      "client", open_all("original", 16), [&](const StepOutcome& o) { stepped.push_back(o); },
+      [] {});
+  auto fresh = host_->open(
+      "client", open_all("fresh", 16), [&](const StepOutcome& o) { replayed.push_back(o); }, [] {});
+  std::vector<WireTensor> history = {input(5, 0.01f)};
+  for (int i = 1; i <= 6; ++i) history.push_back(input(1, 0.003f * i));
+  for (int s = 0, position = 0; s < static_cast<int>(history.size()); ++s) {
+    original->on_request(step_of(s, position, history[s]));
+    position += static_cast<int>(history[s].shape[1]);
+  }
+  fresh->on_request(step_of(6, 0, concat_tokens(history)));
+  ASSERT_EQ(stepped.size(), 7u);
+  ASSERT_EQ(replayed.size(), 1u);
+  EXPECT_EQ(replayed[0].result.step_id(), 6);
+  EXPECT_EQ(replayed[0].result.length(), 11);
+  for (int s = 0, at = 0; s < 7; at += static_cast<int>(history[s].shape[1]), ++s) {
+    EXPECT_EQ(slice_tokens(replayed[0].output, at, history[s].shape[1]).bytes,
+              stepped[s].output.bytes)
+        << "step " << s;
+  }
+  const WireTensor next = input(1, 0.05f);
+  original->on_request(step_of(7, 11, next));
+  fresh->on_request(step_of(7, 11, next));
+  ASSERT_EQ(stepped.size(), 8u);
+  ASSERT_EQ(replayed.size(), 2u);
+  EXPECT_EQ(replayed[1].output.bytes, stepped[7].output.bytes);
+  EXPECT_EQ(replayed[1].result.output_digest(), stepped[7].result.output_digest());
+}
+
 TEST_F(SessionHostTest, CacheIsReservedAtOpenAndGivenBackWhenTheStreamEnds) {
   {
     auto stream = host_->open(

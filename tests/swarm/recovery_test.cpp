@@ -211,6 +211,7 @@ TEST_P(Recovery, CrashMidGenerationIsReplayedOnAReplacement) {
   ASSERT_FALSE(recovery.is_null());
   EXPECT_EQ(before_token, 3) << "the crash was on step 3, which yields token 3";
   EXPECT_EQ(recovery.at("replayed_tokens").get<int>(), kPromptTokens + 2) << recovery.dump();
+  EXPECT_EQ(recovery.at("replay_steps").get<int>(), 1) << "the history replays as one step";
   EXPECT_EQ(recovery.at("replacement").size(), 1u);
   expect_pushes_into(replacement_addresses_[0], mode_);
   // The server did crash (fault injection exits with status 86).
@@ -297,12 +298,13 @@ TEST_P(Recovery, ServerRefusingSessionsIsRoutedAround) {
 }
 
 // The first replacement chosen (behind a faster link than the second) crashes
-// itself while the history is replayed into it; the client bans it too and
-// replays into the next one. One recovery, ending on the honest server.
+// itself while the history is replayed into it (its first answer: the whole
+// history is one step); the client bans it too and replays into the next
+// one. One recovery, ending on the honest server.
 TEST_P(Recovery, ReplacementFailingDuringReplayIsReplacedToo) {
   FaultyServerSwarm layout = middle_span_fault("crash-after:3");
   layout.replacements = {
-      Replacement{{2, 4, {"--fault", "crash-after:1"}}, std::chrono::milliseconds(20)},
+      Replacement{{2, 4, {"--fault", "crash-after:0"}}, std::chrono::milliseconds(20)},
       Replacement{{2, 4, {}}, std::chrono::milliseconds(100)}};
   ASSERT_NO_FATAL_FAILURE(start(layout));
   const std::string crashing_replacement = peer_of(replacement_addresses_[0]);
@@ -316,7 +318,7 @@ TEST_P(Recovery, ReplacementFailingDuringReplayIsReplacedToo) {
             peer_of(replacement_addresses_[1]))
       << "the replacement that crashed during the replay is still used";
   EXPECT_FALSE(route_has_peer(g.route, crashing_replacement)) << g.route.dump();
-  // Both faulty servers did crash: the first replacement on its second answer.
+  // Both faulty servers did crash: the first replacement on its first answer.
   EXPECT_EQ(swarm_->server(faulty_index_).stop(), 86);
   EXPECT_EQ(swarm_->server(faulty_index_ + 1).stop(), 86)
       << "the first replacement was never tried:\n"

@@ -1,0 +1,175 @@
+#include "server/step_batcher.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "util/error.h"
+
+namespace brigade {
+
+StepBatcher::StepBatcher(int max_batch_tokens, int chunk_tokens)
+    : max_batch_tokens_(max_batch_tokens), chunk_tokens_(chunk_tokens) {
+  require(max_batch_tokens >= 1, "a pass must hold at least 1 token, got --max-batch-tokens {}",
+          max_batch_tokens);
+  require(chunk_tokens >= 1, "compute chunks must hold at least 1 token, got {}", chunk_tokens);
+  thread_ = std::thread([this] { compute_loop(); });
+}
+
+StepBatcher::~StepBatcher() {
+  {
+    MutexLock lock(mutex_);
+    stopping_ = true;
+    paused_ = false;
+  }
+  work_.notify_all();
+  thread_.join();
+}
+
+void StepBatcher::forward_range(const BlockSpan& span, int first, int last, std::span<float> hidden,
+                                int batch, int tokens, int position, KvCache& cache) {
+  const size_t width = static_cast<size_t>(span.config().hidden_size);
+  require(batch >= 1 && batch == cache.batch(), "a step of batch {} on a cache of batch {}", batch,
+          cache.batch());
+  require(tokens >= 1, "a step of {} tokens", tokens);
+  require(hidden.size() == static_cast<size_t>(batch) * tokens * width,
+          "hidden states of {} values are not [{}, {}, {}]", hidden.size(), batch, tokens, width);
+  require(position >= 0 && position <= cache.length() && position + tokens <= cache.max_length(),
+          "{} tokens at position {} do not fit a cache holding {} of {}", tokens, position,
+          cache.length(), cache.max_length());
+  require(span.start() <= first && first < last && last <= span.end() &&
+              cache.num_layers() == last - first,
+          "blocks [{}, {}) with a cache of {} layers, from a span that holds [{}, {})", first, last,
+          cache.num_layers(), span.start(), span.end());
+
+  Request request;
+  request.span = &span;
+  request.first = first;
+  request.last = last;
+  request.hidden = hidden.data();
+  request.batch = batch;
+  request.tokens = tokens;
+  request.position = position;
+  request.cache = &cache;
+  MutexLock lock(mutex_);
+  require(!stopping_, "the server is stopping");
+  request.queued_at = stats_.passes;
+  queue_.push_back(&request);
+  work_.notify_one();
+  finished_.wait(mutex_, [&]() BRIGADE_REQUIRES(mutex_) { return request.finished; });
+  if (request.error) std::rethrow_exception(request.error);
+}
+
+std::vector<StepBatcher::Piece> StepBatcher::take_pass() {
+  const Request& lead = *queue_.front();
+  std::vector<Piece> pass;
+  int budget = max_batch_tokens_;
+  for (auto it = queue_.begin(); it != queue_.end() && budget > 0;) {
+    Request& r = **it;
+    if (r.span != lead.span || r.first != lead.first || r.last != lead.last) {
+      ++it;  // another span's turn comes when it reaches the front
+      continue;
+    }
+    int n = std::min({r.tokens - r.done, chunk_tokens_, budget / r.batch});
+    if (n < 1) {
+      if (!pass.empty()) break;
+      n = 1;  // a batch wider than the budget still advances, a token at a time
+    }
+    pass.push_back({&r, n});
+    budget -= n * r.batch;
+    it = queue_.erase(it);
+  }
+  return pass;
+}
+
+void StepBatcher::run_pass(const std::vector<Piece>& pass, std::exception_ptr* error) {
+  const Request& lead = *pass.front().request;
+  const size_t width = static_cast<size_t>(lead.span->config().hidden_size);
+  std::vector<SequenceStep> steps;
+  for (const Piece& p : pass) {
+    const Request& r = *p.request;
+    for (int b = 0; b < r.batch; ++b) {
+      float* rows = r.hidden + (static_cast<size_t>(b) * r.tokens + r.done) * width;
+      steps.push_back({rows, p.tokens, r.position + r.done, r.cache, b});
+    }
+  }
+  try {
+    lead.span->forward_batch(lead.first, lead.last, steps);
+  } catch (...) {
+    *error = std::current_exception();
+  }
+}
+
+void StepBatcher::compute_loop() {
+  for (;;) {
+    std::vector<Piece> pass = next_pass();
+    if (pass.empty()) return;  // stopping, nothing left
+    std::exception_ptr error;
+    run_pass(pass, &error);
+    end_pass(pass, error);
+  }
+}
+
+std::vector<StepBatcher::Piece> StepBatcher::next_pass() {
+  MutexLock lock(mutex_);
+  work_.wait(mutex_, [&]() BRIGADE_REQUIRES(mutex_) {
+    return (stopping_ && queue_.empty()) || (!paused_ && !queue_.empty());
+  });
+  if (queue_.empty()) return {};
+  std::vector<Piece> pass = take_pass();
+  for (const Piece& p : pass) {
+    Request& r = *p.request;
+    if (r.started) continue;
+    r.started = true;
+    stats_.most_passes_waited =
+        std::max(stats_.most_passes_waited, static_cast<int>(stats_.passes - r.queued_at));
+  }
+  return pass;
+}
+
+void StepBatcher::end_pass(const std::vector<Piece>& pass, const std::exception_ptr& error) {
+  {
+    MutexLock lock(mutex_);
+    ++stats_.passes;
+    stats_.most_steps_in_a_pass =
+        std::max(stats_.most_steps_in_a_pass, static_cast<int>(pass.size()));
+    for (const Piece& p : pass) {
+      Request& r = *p.request;
+      stats_.tokens += static_cast<uint64_t>(p.tokens) * r.batch;
+      r.done += p.tokens;
+      if (error) {
+        r.error = error;
+        r.finished = true;
+      } else if (r.done == r.tokens) {
+        r.finished = true;
+      } else {
+        queue_.push_back(&r);  // its next chunk, behind the others
+      }
+    }
+  }
+  finished_.notify_all();
+}
+
+StepBatcher::Stats StepBatcher::stats() const {
+  MutexLock lock(mutex_);
+  return stats_;
+}
+
+void StepBatcher::pause() {
+  MutexLock lock(mutex_);
+  paused_ = true;
+}
+
+void StepBatcher::resume() {
+  {
+    MutexLock lock(mutex_);
+    paused_ = false;
+  }
+  work_.notify_all();
+}
+
+int StepBatcher::queued() const {
+  MutexLock lock(mutex_);
+  return static_cast<int>(queue_.size());
+}
+
+}  // namespace brigade
