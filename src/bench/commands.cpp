@@ -10,6 +10,7 @@ void add_bench_commands(CLI::App& app) {
   add_engine_command(*bench);
   add_latency_command(*bench);
   add_load_command(*bench);
+  add_recovery_command(*bench);
   add_sessions_command(*bench);
 }
 

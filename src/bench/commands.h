@@ -16,6 +16,7 @@ void add_block_command(CLI::App& bench);     // block.cpp
 void add_engine_command(CLI::App& bench);    // engine.cpp
 void add_latency_command(CLI::App& bench);   // latency.cpp
 void add_load_command(CLI::App& bench);      // load.cpp
+void add_recovery_command(CLI::App& bench);  // recovery.cpp
 void add_sessions_command(CLI::App& bench);  // sessions.cpp
 
 }  // namespace brigade::bench

@@ -9,10 +9,10 @@
 #include <nlohmann/json.hpp>
 
 #include "bench/commands.h"
+#include "bench/wan.h"
 #include "cli/commands.h"
 #include "model/config.h"
 #include "model/make_model.h"
-#include "net/latency_proxy.h"
 #include "swarm/local_swarm.h"
 #include "util/error.h"
 #include "util/log.h"
@@ -37,14 +37,6 @@ struct ModeResult {
   double per_token_ms = 0;
   double compute_ms = 0;
   std::vector<int> ids;
-};
-
-// Every link of the path gets its latency: client<->server i through
-// client_proxies[i] (R/2 each way), server->server i through
-// server_proxies[i] (D/2 each way).
-struct WanLinks {
-  std::vector<std::unique_ptr<LatencyProxy>> client_proxies, server_proxies;
-  std::string connect_via, push_via;  // the `generate` flags that route through them
 };
 
 ModeResult run_generate(const std::vector<std::string>& base_args, bool push) {
@@ -73,23 +65,6 @@ std::filesystem::path latency_model(const LatencyFlags& flags, const TempDir& wo
   m.seed = 11;
   make_model(m, model);
   return model;
-}
-
-WanLinks emulate_wan(const LocalSwarm& swarm, const LatencyFlags& flags) {
-  const auto half = [](double rtt_ms) {
-    return std::chrono::microseconds(static_cast<int64_t>(rtt_ms * 500));
-  };
-  WanLinks links;
-  for (size_t i = 0; i < swarm.size(); ++i) {
-    const std::string& address = swarm.server_address(i);
-    links.client_proxies.push_back(
-        std::make_unique<LatencyProxy>(address, half(flags.client_rtt_ms)));
-    links.server_proxies.push_back(
-        std::make_unique<LatencyProxy>(address, half(flags.server_rtt_ms)));
-    links.connect_via += (i ? "," : "") + address + "=" + links.client_proxies.back()->address();
-    links.push_via += (i ? "," : "") + address + "=" + links.server_proxies.back()->address();
-  }
-  return links;
 }
 
 void print_latency_report(const LatencyFlags& flags, const ModelConfig& config,
@@ -142,7 +117,7 @@ void run_latency_bench(const LatencyFlags& flags) {
   }
   options.log_dir = work / "logs";
   LocalSwarm swarm(options);
-  const WanLinks links = emulate_wan(swarm, flags);
+  const WanLinks links = emulate_wan(swarm, {flags.client_rtt_ms}, flags.server_rtt_ms);
 
   std::vector<std::string> args = {cli::self_binary(),
                                    "generate",
@@ -154,11 +129,8 @@ void run_latency_bench(const LatencyFlags& flags) {
                                    "1,5,9,14,20,3,7,11",
                                    "--max-new-tokens",
                                    std::to_string(flags.tokens),
-                                   "--connect-via",
-                                   links.connect_via,
-                                   "--push-via",
-                                   links.push_via,
                                    "--json"};
+  for (const auto& arg : links.generate_args()) args.push_back(arg);
   if (flags.plaintext) args.push_back("--plaintext");
   const ModeResult relay = run_generate(args, false);
   const ModeResult push = run_generate(args, true);

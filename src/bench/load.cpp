@@ -42,6 +42,7 @@ struct LoadFlags {
   int servers = 3;
   int prompt_tokens = 8;
   int layers = 6;
+  int server_threads = 0;  // each server's compute pool; 0: the cores
   std::string model;
   bool no_push = false;
   bool plaintext = false;  // servers and clients without TLS, to measure what it costs
@@ -284,9 +285,12 @@ void run_load_bench(const LoadFlags& flags) {
   const auto expected = local_ids(flags, config, *checkpoint, head, max_length);
   const ComputeRoof roof = measure_compute_roof(config, *checkpoint);
 
-  auto swarm = start_swarm(
-      model, config.num_hidden_layers, flags.servers, work,
-      flags.plaintext ? std::vector<std::string>{"--plaintext"} : std::vector<std::string>{});
+  std::vector<std::string> server_args;
+  if (flags.plaintext) server_args.push_back("--plaintext");
+  if (flags.server_threads > 0) {
+    server_args.insert(server_args.end(), {"--threads", std::to_string(flags.server_threads)});
+  }
+  auto swarm = start_swarm(model, config.num_hidden_layers, flags.servers, work, server_args);
   nlohmann::json runs = nlohmann::json::array();
   int failed = 0;
   for (int sessions : flags.sessions) {
@@ -345,6 +349,9 @@ void add_load_command(CLI::App& bench) {
       ->capture_default_str();
   cmd->add_option("--model", flags->model, "Checkpoint (default: a tiny random one)");
   cmd->add_option("--layers", flags->layers, "Blocks of the tiny model")->capture_default_str();
+  cmd->add_option("--server-threads", flags->server_threads,
+                  "Each server's compute pool (--threads); 0: the cores")
+      ->capture_default_str();
   cmd->add_flag("--no-push", flags->no_push, "Relay mode: clients forward every hop's output");
   cmd->add_flag("--plaintext", flags->plaintext,
                 "Servers and clients without TLS (compare with a run without it: what TLS costs)");

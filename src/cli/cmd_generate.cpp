@@ -34,6 +34,7 @@ nlohmann::json recovery_json(const RecoveryEvent& e) {
           {"replacement", route_json(e.replacement)},
           {"replayed_tokens", e.replayed_tokens},
           {"replay_steps", e.replay_steps},
+          {"replay_compute_ms", e.replay_compute_ms},
           {"ms", e.ms}};
 }
 

@@ -47,6 +47,7 @@ void add_server_command(CLI::App& app) {
     size_t max_pending_bytes = ServerOptions{}.max_pending_bytes;
     int compute_chunk_tokens = ServerOptions{}.compute_chunk_tokens;
     int max_batch_tokens = ServerOptions{}.max_batch_tokens;
+    double batch_gather_ms = ServerOptions{}.batch_gather.count() / 1000.0;
     EngineFlags engine;
     bool plaintext = false;
   };
@@ -112,6 +113,9 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--max-batch-tokens", flags->max_batch_tokens,
                   "Tokens of all sessions' steps run in one batched forward pass, at most")
       ->capture_default_str();
+  cmd->add_option("--batch-gather-ms", flags->batch_gather_ms,
+                  "How long a pass waits for the steps of sessions that ran in the last second")
+      ->capture_default_str();
   cmd->add_option("--fault", flags->fault,
                   "Test-only failure: crash-after:K | stall-after:K | corrupt-outputs | "
                   "corrupt-pushes | refuse-sessions");
@@ -172,6 +176,10 @@ void add_server_command(CLI::App& app) {
     options.max_pending_bytes = flags->max_pending_bytes;
     options.compute_chunk_tokens = flags->compute_chunk_tokens;
     options.max_batch_tokens = flags->max_batch_tokens;
+    require(flags->batch_gather_ms >= 0 && flags->batch_gather_ms <= 1000,
+            "--batch-gather-ms must be within [0, 1000], got {}", flags->batch_gather_ms);
+    options.batch_gather =
+        std::chrono::microseconds(static_cast<int64_t>(flags->batch_gather_ms * 1000));
     options.fault = FaultPlan::parse(flags->fault);
     options.transport = transport_of(flags->plaintext);
 

@@ -175,6 +175,7 @@ void SessionChain::replay(int first_block, std::vector<std::unique_ptr<HopSessio
                           RecoveryEvent* event) {
   event->replayed_tokens = 0;
   event->replay_steps = 0;
+  const double compute_before = step_compute_ms_;
   for (size_t begin = 0; begin < history_.size();) {
     // A run of steps, each starting where the one before ended, replays as
     // one step under the id of its last (a rollback starts the next run):
@@ -202,6 +203,7 @@ void SessionChain::replay(int first_block, std::vector<std::unique_ptr<HopSessio
     ++event->replay_steps;
     begin = end;
   }
+  event->replay_compute_ms = step_compute_ms_ - compute_before;
 }
 
 void SessionChain::recover(size_t index, const HopFailure& failure) {

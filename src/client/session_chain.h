@@ -61,6 +61,7 @@ struct RecoveryEvent {
   // Steps sent to each replacement server: one per contiguous run of the
   // history (one for a plain generation), however many steps it held.
   int replay_steps = 0;
+  double replay_compute_ms = 0;  // the replacement servers' compute for the replay
   double ms = 0;
 };
 

@@ -90,6 +90,10 @@ struct ServerOptions {
   // each of its steps wait longer.
   int max_batch_tokens = 256;
   int compute_chunk_tokens = 64;
+  // How long a pass waits for the steps of sequences that ran in the last
+  // second when fewer are queued (an upstream's pushes of one pass arrive one
+  // after another); a server with one session never waits.
+  std::chrono::microseconds batch_gather{5000};
   // DHT record lifetime; records are refreshed every third of it.
   std::chrono::seconds record_ttl{30};
   // TLS bound to the identity, or plaintext (`--plaintext`; net/tls.h).

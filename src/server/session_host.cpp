@@ -34,7 +34,7 @@ SessionHost::SessionHost(const ServedModel& served, const ServerOptions& options
       budget_(options.cache_tokens, options.max_waiting_opens),
       quota_(peer_limits(options)),
       pending_(options.max_pending_bytes, options.open_timeout),
-      compute_(options.max_batch_tokens, options.compute_chunk_tokens) {}
+      compute_(options.max_batch_tokens, options.compute_chunk_tokens, options.batch_gather) {}
 
 // --- sessions -----------------------------------------------------------------
 

@@ -6,9 +6,16 @@
 #include "util/error.h"
 
 namespace brigade {
+namespace {
 
-StepBatcher::StepBatcher(int max_batch_tokens, int chunk_tokens)
-    : max_batch_tokens_(max_batch_tokens), chunk_tokens_(chunk_tokens) {
+// How long a sequence counts as one a pass may wait for.
+constexpr auto kRecent = std::chrono::seconds(1);
+
+}  // namespace
+
+StepBatcher::StepBatcher(int max_batch_tokens, int chunk_tokens, std::chrono::microseconds gather)
+    : max_batch_tokens_(max_batch_tokens), chunk_tokens_(chunk_tokens), gather_(gather) {
+  require(gather.count() >= 0, "the batch gathering window must be >= 0");
   require(max_batch_tokens >= 1, "a pass must hold at least 1 token, got --max-batch-tokens {}",
           max_batch_tokens);
   require(chunk_tokens >= 1, "compute chunks must hold at least 1 token, got {}", chunk_tokens);
@@ -115,6 +122,15 @@ std::vector<StepBatcher::Piece> StepBatcher::next_pass() {
     return (stopping_ && queue_.empty()) || (!paused_ && !queue_.empty());
   });
   if (queue_.empty()) return {};
+  // Wait briefly for the rest of the sequences that ran lately.
+  const auto now = std::chrono::steady_clock::now();
+  std::erase_if(recent_, [&](const auto& entry) { return now - entry.second > kRecent; });
+  const size_t expected = recent_.size();
+  if (gather_.count() > 0 && queue_.size() < expected) {
+    work_.wait_for(mutex_, gather_, [&]() BRIGADE_REQUIRES(mutex_) {
+      return stopping_ || queue_.size() >= expected;
+    });
+  }
   std::vector<Piece> pass = take_pass();
   for (const Piece& p : pass) {
     Request& r = *p.request;
@@ -134,6 +150,7 @@ void StepBatcher::end_pass(const std::vector<Piece>& pass, const std::exception_
         std::max(stats_.most_steps_in_a_pass, static_cast<int>(pass.size()));
     for (const Piece& p : pass) {
       Request& r = *p.request;
+      recent_[r.cache] = std::chrono::steady_clock::now();
       stats_.tokens += static_cast<uint64_t>(p.tokens) * r.batch;
       r.done += p.tokens;
       if (error) {

@@ -13,15 +13,23 @@
 // while a 512-token prefill runs waits for one pass, not for the prefill, and
 // no step waits for more passes than there are steps queued ahead of it.
 //
+// Steps that travel together get split on the way: an upstream server sends
+// the pushes of one pass one after another, so the first of them would start
+// a pass alone and the rest the next one. So when fewer steps are queued than
+// sequences ran in the last second, a pass waits up to `gather` for the
+// others (none at all for a server with one session).
+//
 // Neither batching nor chunking changes a bit of any result: the engine
 // reduces every output in one order whatever the number of tokens in a pass
 // or which other sequences share it, so a step of T tokens equals any split
 // of it into consecutive runs, outputs and cache alike, alone or batched
 // (DESIGN.md, "Determinism").
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <exception>
+#include <map>
 #include <span>
 #include <thread>
 
@@ -33,8 +41,10 @@ namespace brigade {
 
 class StepBatcher {
  public:
-  // REQUIRES: max_batch_tokens >= 1, chunk_tokens >= 1 (checked, throws Error).
-  StepBatcher(int max_batch_tokens, int chunk_tokens);
+  // REQUIRES: max_batch_tokens >= 1, chunk_tokens >= 1, gather >= 0
+  // (checked, throws Error).
+  StepBatcher(int max_batch_tokens, int chunk_tokens,
+              std::chrono::microseconds gather = std::chrono::microseconds(0));
   // Runs the steps still queued, then stops the compute thread.
   ~StepBatcher();
   StepBatcher(const StepBatcher&) = delete;
@@ -97,7 +107,11 @@ class StepBatcher {
       BRIGADE_EXCLUDES(mutex_);
 
   const int max_batch_tokens_, chunk_tokens_;
+  const std::chrono::microseconds gather_;
   mutable Mutex mutex_;
+  // When each cache last ran: the sequences a pass may wait for.
+  std::map<const KvCache*, std::chrono::steady_clock::time_point> recent_
+      BRIGADE_GUARDED_BY(mutex_);
   CondVar work_;      // a step was queued, or stop / resume
   CondVar finished_;  // a pass ended
   std::deque<Request*> queue_ BRIGADE_GUARDED_BY(mutex_);

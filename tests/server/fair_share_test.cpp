@@ -486,6 +486,42 @@ TEST_F(FairShare, NoStepWaitsLongerThanTheTokensQueuedAheadOfIt) {
   }
 }
 
+TEST_F(FairShare, APassWaitsForTheRestOfTheSequencesThatRanTogether) {
+  // Two sequences ran in one pass; then one's next step arrives alone. The
+  // pass waits (up to an hour here) for the other's, and both run together.
+  // A lone sequence never waits: its steps run back to back.
+  StepBatcher compute(256, 64, std::chrono::hours(1));
+  KvCache a = span_->make_cache(1, 8), b = span_->make_cache(1, 8);
+  std::vector<float> xa = input(1, 1, 1).values(), xb = input(1, 1, 2).values();
+  const auto step = [&](std::vector<float>& x, KvCache& cache) {
+    return std::async(std::launch::async, [&] {
+      compute.forward_range(*span_, span_->start(), span_->end(), x, 1, 1, cache.length(), cache);
+    });
+  };
+  compute.pause();
+  auto first_a = step(xa, a);
+  wait_until([&] { return compute.queued() == 1; });
+  auto first_b = step(xb, b);
+  wait_until([&] { return compute.queued() == 2; });
+  compute.resume();
+  first_a.get();
+  first_b.get();
+  ASSERT_EQ(compute.stats().passes, 1u);
+  auto second_a = step(xa, a);
+  wait_until([&] { return compute.queued() == 1; });
+  auto second_b = step(xb, b);
+  second_a.get();
+  second_b.get();
+  EXPECT_EQ(compute.stats().passes, 2u);
+  EXPECT_EQ(compute.stats().most_steps_in_a_pass, 2);
+
+  StepBatcher alone(256, 64, std::chrono::hours(1));
+  KvCache c = span_->make_cache(1, 8);
+  std::vector<float> xc = input(1, 1, 3).values();
+  for (int i = 0; i < 3; ++i) alone.forward_range(*span_, 0, span_->end(), xc, 1, 1, i, c);
+  EXPECT_EQ(alone.stats().passes, 3u);
+}
+
 TEST_F(FairShare, ADecodeStepAlongsideLongStepsIsExact) {
   // Two sessions on one host: one replays 48-token steps, the other decodes;
   // both get exactly what the local engine gives.
