@@ -53,8 +53,9 @@ void HostedSession::update_route(std::vector<rpc::Hop> next, std::string upstrea
 }
 
 void HostedSession::validate(const StepInput& input, Copy copy) const {
-  // The client's copy may skip ids: a replay runs several past steps as one
-  // (the step takes the id of the last), nothing from a push awaiting it.
+  // The client's copy may skip ids ahead (a replay runs several past steps as
+  // one, under the id of the last), but not past a pushed step it has yet to
+  // confirm; a push never skips.
   const bool skip_allowed = copy == Copy::kClient && unconfirmed_.empty();
   require(input.step_id == next_step_ || (skip_allowed && input.step_id > next_step_),
           "session {}: step {} arrived, expected step {}", id_, input.step_id, next_step_);

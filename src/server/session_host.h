@@ -11,14 +11,14 @@
 // (CacheBudget: a client's share, a bounded first-come-first-served queue of
 // waiting opens, and idle sessions closed while others wait) and compute
 // (StepBatcher: steps batched into shared passes, long ones in chunks taking
-// turns in arrival order). Bytes
-// of unfinished tensors are bounded in total only (PendingBytes): a client
-// fills that buffer only by uploading it, a full chunk per open_timeout.
+// turns in arrival order). Bytes of unfinished tensors are bounded in total
+// only (PendingBytes): a client fills that buffer only by uploading it, a
+// full chunk per open_timeout.
 //
 // Locking (checked by clang): sessions_mutex_ guards sessions_; it is never
 // held while a session computes, and it is taken before the budgets' own
-// locks, never after. Every forward runs on the host's passes (compute_): the cores are
-// shared.
+// locks, never after. Every forward runs on the host's passes (compute_):
+// the cores are shared.
 
 #include <functional>
 #include <map>
