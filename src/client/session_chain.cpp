@@ -39,6 +39,14 @@ std::vector<RouteHop> SessionChain::plan(int first_block, int end_block) {
   try {
     return map_.plan(first_block, end_block, bans_.excluded());
   } catch (const Error& avoiding_suspects) {
+    if (!repinged_) {
+      // Once per chain, servers that missed their ping (a loaded machine, a
+      // slow first handshake) get another before suspects are forgiven or
+      // the client gives up.
+      repinged_ = true;
+      map_.refresh(SwarmMap::Reping::kUnanswered);
+      return plan(first_block, end_block);
+    }
     try {
       return map_.plan(first_block, end_block, bans_.excluded(BanList::kForgiveSuspects));
     } catch (const Error&) {

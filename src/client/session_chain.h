@@ -104,8 +104,10 @@ class SessionChain {
   };
 
   // The cheapest route over [first_block, end_block) avoiding banned and
-  // suspected peers; when none is left, one through suspects (they may only
-  // have been slow). Throws the first Error when neither exists.
+  // suspected peers (the first time none is left, after pinging again the
+  // servers that did not answer); when none is left, one through suspects
+  // (they may only have been slow). Throws the first Error when neither
+  // exists.
   std::vector<RouteHop> plan(int first_block, int end_block);
   // Opens a session over `hop` with the open's deadline for that peer.
   std::unique_ptr<HopSession> open_hop(const RouteHop& hop);
@@ -140,6 +142,7 @@ class SessionChain {
   std::vector<RecoveryEvent> recoveries_;
   std::map<std::string, int> failures_;  // by peer, in this chain
   int repeated_failures_ = 0;            // failures of peers that had failed before
+  bool repinged_ = false;                // plan() pinged the unanswered servers again
 };
 
 }  // namespace brigade

@@ -59,9 +59,12 @@ std::vector<ServerRecord> SwarmMap::credible_servers() const {
   return out;
 }
 
-void SwarmMap::refresh() {
+void SwarmMap::refresh(Reping reping) {
   SwarmView fresh = read_();
   if (!fresh.servers.empty()) view_ = std::move(fresh);
+  if (reping == Reping::kUnanswered) {
+    std::erase_if(costs_.client_rtt_ms, [](const auto& rtt) { return !std::isfinite(rtt.second); });
+  }
   measure_new_rtts();
 }
 

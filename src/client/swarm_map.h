@@ -51,9 +51,11 @@ class SwarmMap {
                              const std::set<std::string>& excluded) const;
 
   // Reads the swarm again (servers may have joined or left since) and pings
-  // the servers it has no round trip for yet. Keeps the old view when the
-  // read finds nothing.
-  void refresh();
+  // the servers it has no round trip for yet, and with kUnanswered also
+  // those that did not answer before (a loaded server may miss one ping).
+  // Keeps the old view when the read finds nothing.
+  enum class Reping { kNew, kUnanswered };
+  void refresh(Reping reping = Reping::kNew);
 
   // What the client measured of `peer`: one token through one block took
   // `ms_per_block`. From then on routes and deadlines count the server as

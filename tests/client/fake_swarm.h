@@ -12,6 +12,7 @@
 // which is the order push mode usually sees.
 
 #include <deque>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -61,6 +62,9 @@ class Blocks {
 struct FakeServer {
   ServerRecord record;
   double rtt_ms = 1;
+  // The first `missed_pings` pings go unanswered (+inf).
+  int missed_pings = 0;
+  int pings = 0;
   // The server appears in the swarm from this read of it on (1: the first).
   int joins_at_read = 1;
   // The next `refuse_opens` opens fail with kRefused (a full cache).
@@ -184,7 +188,15 @@ class FakeSwarm {
   int reads() const { return reads_; }
 
   // SwarmMap's Pinger.
-  double ping_ms(const std::string& address) { return by_address(address).rtt_ms; }
+  double ping_ms(const std::string& address) {
+    FakeServer& s = by_address(address);
+    ++s.pings;
+    if (s.missed_pings > 0) {
+      --s.missed_pings;
+      return std::numeric_limits<double>::infinity();
+    }
+    return s.rtt_ms;
+  }
 
   HopSessionFactory factory() {
     return [this](const RouteHop& hop, std::chrono::milliseconds) -> std::unique_ptr<HopSession> {

@@ -201,6 +201,17 @@ TEST_F(SessionChainTest, NoReplacementEndsInAnError) {
   }
 }
 
+TEST_F(SessionChainTest, AServerThatMissedItsFirstPingIsPingedAgainBeforeGivingUp) {
+  swarm_.add("a", 0, 2, 1);
+  swarm_.add("b", 2, 4, 1).missed_pings = 1;  // the only server of [2, 4)
+  swarm_.add("c", 4, 6, 1);
+  SessionChain& chain = open_chain();
+  EXPECT_EQ((std::vector<std::string>{"a", "b", "c"}), peers_of(chain.route()));
+  EXPECT_EQ(2, swarm_.server("b").pings);
+  EXPECT_EQ(1, swarm_.server("a").pings) << "servers that answered are not pinged again";
+  expect_uninterrupted_run();
+}
+
 TEST_F(SessionChainTest, RefusedOpenIsRoutedAround) {
   swarm_.add("a", 0, 2, 1);
   swarm_.add("full", 2, 4, 1).refuse_opens = 1;
