@@ -55,13 +55,7 @@ ModeResult run_generate(const std::vector<std::string>& base_args, bool push) {
 std::filesystem::path latency_model(const LatencyFlags& flags, const TempDir& work) {
   if (!flags.model.empty()) return flags.model;
   const std::filesystem::path model = work / "model";
-  MakeModelOptions m;
-  m.layers = std::max(flags.layers, flags.servers);
-  m.hidden = flags.hidden;
-  m.intermediate = flags.hidden * 8 / 3;
-  m.heads = std::max(1, flags.hidden / 32);
-  m.kv_heads = std::max(1, m.heads / 2);
-  m.vocab = 512;
+  MakeModelOptions m = wan_model_options(std::max(flags.layers, flags.servers), flags.hidden);
   m.seed = 11;
   make_model(m, model);
   return model;
@@ -130,7 +124,7 @@ void run_latency_bench(const LatencyFlags& flags) {
                                    "--max-new-tokens",
                                    std::to_string(flags.tokens),
                                    "--json"};
-  for (const auto& arg : links.generate_args()) args.push_back(arg);
+  args.insert(args.end(), links.generate_args.begin(), links.generate_args.end());
   if (flags.plaintext) args.push_back("--plaintext");
   const ModeResult relay = run_generate(args, false);
   const ModeResult push = run_generate(args, true);

@@ -77,13 +77,6 @@ struct LoadRun {
   double generate_s = 0;  // from then until every client was done
 };
 
-double percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  const size_t index = std::min(values.size() - 1, static_cast<size_t>(p * values.size()));
-  return values[index];
-}
-
 // A distinct prompt per client.
 std::vector<int32_t> prompt_of(int client, int length, int vocab) {
   std::vector<int32_t> ids;
@@ -293,13 +286,9 @@ void run_load_bench(const LoadFlags& flags) {
   auto swarm = start_swarm(model, config.num_hidden_layers, flags.servers, work, server_args);
   nlohmann::json runs = nlohmann::json::array();
   int failed = 0;
+  const ExpectedModel expected_id = expected_model(open_manifest(model, config, *checkpoint));
   for (int sessions : flags.sessions) {
-    const LoadTarget target{flags,
-                            sessions,
-                            config,
-                            head,
-                            expected_model(open_manifest(model, config, *checkpoint)),
-                            swarm->dht_address(),
+    const LoadTarget target{flags,     sessions, config, head, expected_id, swarm->dht_address(),
                             max_length};
     const LoadRun run = run_clients(target);
     const LoadSummary summary = summarize(run, expected);

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "bench/commands.h"
+#include "bench/timing.h"
 #include "bench/wan.h"
 #include "cli/commands.h"
 #include "model/config.h"
@@ -42,13 +43,7 @@ struct RecoveryFlags {
 // A random model with room for the longest history.
 std::filesystem::path recovery_model(const RecoveryFlags& flags, const TempDir& work) {
   const std::filesystem::path model = work / "model";
-  MakeModelOptions m;
-  m.layers = std::max(2, flags.layers);
-  m.hidden = flags.hidden;
-  m.intermediate = flags.hidden * 8 / 3;
-  m.heads = std::max(1, flags.hidden / 32);
-  m.kv_heads = std::max(1, m.heads / 2);
-  m.vocab = 512;
+  MakeModelOptions m = wan_model_options(std::max(2, flags.layers), flags.hidden);
   m.max_position_embeddings =
       *std::max_element(flags.history.begin(), flags.history.end()) + flags.tokens;
   m.tokenizer = false;
@@ -70,11 +65,6 @@ struct RecoveryRun {
   double typical_ms = 0;    // median latency of the other decode tokens
   bool exact = false;       // the tokens equal `brigade run`'s
 };
-
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v.empty() ? 0 : v[v.size() / 2];
-}
 
 // Reads `generate --jsonl`: the recovery, the token after it, the others.
 void read_events(const std::string& out, RecoveryRun* run, std::vector<int>* ids) {
@@ -100,7 +90,7 @@ void read_events(const std::string& out, RecoveryRun* run, std::vector<int>* ids
     }
   }
   require(affected_seen, "the generation recovered from nothing:\n{}", out);
-  run->typical_ms = median(others);
+  run->typical_ms = percentile(others, 0.5);
 }
 
 RecoveryRun run_history(const RecoveryFlags& flags, const std::filesystem::path& model,
@@ -125,7 +115,7 @@ RecoveryRun run_history(const RecoveryFlags& flags, const std::filesystem::path&
                                    "--prompt-ids",     ids,
                                    "--max-new-tokens", std::to_string(flags.tokens),
                                    "--jsonl"};
-  for (const auto& arg : links.generate_args()) args.push_back(arg);
+  args.insert(args.end(), links.generate_args.begin(), links.generate_args.end());
   const CommandResult g = run_command(args, std::chrono::seconds(600));
   require(g.exit_code == 0, "brigade generate (history {}) failed with {}:\n{}", history,
           g.exit_code, g.err);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "model/make_model.h"
 #include "net/latency_proxy.h"
 #include "swarm/local_swarm.h"
 
@@ -18,15 +19,18 @@ namespace brigade::bench {
 // through server_proxies[i].
 struct WanLinks {
   std::vector<std::unique_ptr<LatencyProxy>> client_proxies, server_proxies;
-  // The `generate` flags that route through them.
-  std::vector<std::string> generate_args() const;
-
-  std::string connect_via, push_via;
+  // The `generate` flags that route through them (--connect-via, --push-via).
+  std::vector<std::string> generate_args;
 };
 
 // Client round trip `client_rtt_ms[i]` to server i (the last value for
 // servers past the list), `server_rtt_ms` between servers.
 WanLinks emulate_wan(const LocalSwarm& swarm, const std::vector<double>& client_rtt_ms,
                      double server_rtt_ms);
+
+// The random Llama the WAN benchmarks run: `layers` blocks of width
+// `hidden`, intermediate 8/3 of it, a head per 32 dims and half as many KV
+// heads, vocab 512. Callers set the seed and what else their run needs.
+MakeModelOptions wan_model_options(int layers, int hidden);
 
 }  // namespace brigade::bench

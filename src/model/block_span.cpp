@@ -90,19 +90,24 @@ void BlockSpan::forward(std::span<float> hidden, int batch, int tokens, int posi
 
 void BlockSpan::forward_range(int first, int last, std::span<float> hidden, int batch, int tokens,
                               int position, KvCache& cache) const {
-  require(batch == cache.batch(), "blocks [{}, {}): batch {} but the cache holds batch {}", first,
-          last, batch, cache.batch());
-  require(tokens > 0, "blocks [{}, {}): no tokens to run", first, last);
-  require(hidden.size() == static_cast<size_t>(batch) * tokens * config_.hidden_size,
-          "blocks [{}, {}): hidden states have {} values, expected batch {} x tokens {} x hidden "
-          "{}",
-          first, last, hidden.size(), batch, tokens, config_.hidden_size);
+  forward_batch(first, last, rows_of(hidden, batch, tokens, position, cache));
+}
+
+std::vector<SequenceStep> BlockSpan::rows_of(std::span<float> hidden, int batch, int tokens,
+                                             int position, KvCache& cache) const {
+  require(batch == cache.batch(), "a step of batch {} on a cache of batch {}", batch,
+          cache.batch());
+  require(tokens > 0, "a step of {} tokens: nothing to run", tokens);
+  const size_t width = static_cast<size_t>(config_.hidden_size);
+  require(hidden.size() == static_cast<size_t>(batch) * tokens * width,
+          "hidden states have {} values, expected batch {} x tokens {} x hidden {}", hidden.size(),
+          batch, tokens, width);
   std::vector<SequenceStep> steps;
   for (int b = 0; b < batch; ++b) {
-    steps.push_back({hidden.data() + static_cast<size_t>(b) * tokens * config_.hidden_size, tokens,
-                     position, &cache, b});
+    steps.push_back(
+        {hidden.data() + static_cast<size_t>(b) * tokens * width, tokens, position, &cache, b});
   }
-  forward_batch(first, last, steps);
+  return steps;
 }
 
 void BlockSpan::check_batch(int first, int last, std::span<const SequenceStep> steps) const {

@@ -91,10 +91,16 @@ class BlockSpan {
   // cache batch, tokens >= 1, position <= cache length, position + tokens <=
   // the cache's max length; no cache row twice.
   void forward_batch(int first, int last, std::span<const SequenceStep> steps) const;
+  // forward_batch()'s checks alone, for a caller that runs the steps later
+  // in parts and must know first that the whole of them is valid.
+  void check_batch(int first, int last, std::span<const SequenceStep> steps) const;
+  // The sequences of hidden states [batch, tokens, hidden] at `position`
+  // of `cache`, one step per batch row. Throws Error when batch is not the
+  // cache's, tokens < 1 or hidden does not hold batch x tokens x hidden.
+  std::vector<SequenceStep> rows_of(std::span<float> hidden, int batch, int tokens, int position,
+                                    KvCache& cache) const;
 
  private:
-  void check_batch(int first, int last, std::span<const SequenceStep> steps) const;
-
   ModelConfig config_;
   int start_, end_;
   std::shared_ptr<const Checkpoint> checkpoint_;  // owns the mapped weights

@@ -34,19 +34,8 @@ StepBatcher::~StepBatcher() {
 
 void StepBatcher::forward_range(const BlockSpan& span, int first, int last, std::span<float> hidden,
                                 int batch, int tokens, int position, KvCache& cache) {
-  const size_t width = static_cast<size_t>(span.config().hidden_size);
-  require(batch >= 1 && batch == cache.batch(), "a step of batch {} on a cache of batch {}", batch,
-          cache.batch());
-  require(tokens >= 1, "a step of {} tokens", tokens);
-  require(hidden.size() == static_cast<size_t>(batch) * tokens * width,
-          "hidden states of {} values are not [{}, {}, {}]", hidden.size(), batch, tokens, width);
-  require(position >= 0 && position <= cache.length() && position + tokens <= cache.max_length(),
-          "{} tokens at position {} do not fit a cache holding {} of {}", tokens, position,
-          cache.length(), cache.max_length());
-  require(span.start() <= first && first < last && last <= span.end() &&
-              cache.num_layers() == last - first,
-          "blocks [{}, {}) with a cache of {} layers, from a span that holds [{}, {})", first, last,
-          cache.num_layers(), span.start(), span.end());
+  // Checked whole before the first pass: a step fails untouched or runs whole.
+  span.check_batch(first, last, span.rows_of(hidden, batch, tokens, position, cache));
 
   Request request;
   request.span = &span;
