@@ -36,6 +36,59 @@ double exit_cost(const RouteCosts& costs, const ServerRecord& last) {
   return costs.push ? client_rtt(costs, last.peer) / 2 : 0;
 }
 
+// Why `s` cannot carry this request's route; empty when it can. An
+// infinite RTT (no answer to pings) or speed makes a server unusable.
+std::string why_unusable(const ServerRecord& s, const RouteRequest& request,
+                         const RouteCosts& costs) {
+  if (s.state != ServerState::kOnline) return "announced offline";
+  if (!request.weight_format.empty() && s.weight_format != request.weight_format) {
+    return fmt::format(
+        "other weight format (this route uses {}; route through every format "
+        "with --formats any)",
+        request.weight_format);
+  }
+  if (request.excluded.count(s.peer)) return "banned or suspected by this client";
+  if (s.cache_tokens_left < request.cache_tokens_needed) {
+    return fmt::format("cache too small for this request: {} tokens needed, {} left",
+                       request.cache_tokens_needed, s.cache_tokens_left);
+  }
+  if (!std::isfinite(client_rtt(costs, s.peer))) return "unreachable: no answer to pings";
+  if (!std::isfinite(s.compute_ms_per_block)) return "announces no finite speed";
+  return "";
+}
+
+// Throws the error that names the blocks no usable server covers and, per
+// server that announces one of them, why it is unusable.
+[[noreturn]] void fail_uncovered(
+    const std::vector<const ServerRecord*>& usable,
+    const std::vector<std::pair<const ServerRecord*, std::string>>& unusable,
+    const RouteRequest& request) {
+  const int n = request.num_blocks;
+  std::vector<int> covered(n, 0);
+  for (const auto* s : usable) {
+    for (int b = std::max(0, s->start); b < std::min(s->end, n); ++b) covered[b] = 1;
+  }
+  std::vector<int> missing;
+  for (int b = request.first_block; b < n; ++b) {
+    if (!covered[b]) missing.push_back(b);
+  }
+  std::vector<std::string> candidates;
+  for (const auto& [s, why] : unusable) {
+    const bool covers_missing = std::any_of(missing.begin(), missing.end(),
+                                            [&](int b) { return b >= s->start && b < s->end; });
+    if (!covers_missing) continue;
+    candidates.push_back(fmt::format("{} ({}, blocks [{}, {})) at {}: {}", s->peer,
+                                     s->weight_format, s->start, s->end, s->address, why));
+  }
+  fail("no route covers every block: no usable server for blocks [{}]{}; {}",
+       fmt::join(missing, ", "),
+       request.weight_format.empty() ? ""
+                                     : fmt::format(" of weight format {}", request.weight_format),
+       candidates.empty()
+           ? std::string("no server announces them")
+           : fmt::format("servers that announce them: {}", fmt::join(candidates, "; ")));
+}
+
 }  // namespace
 
 std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
@@ -44,21 +97,13 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
   const int first = request.first_block;
   require(first >= 0 && first < n, "route: blocks [{}, {}) are empty", first, n);
   std::vector<const ServerRecord*> usable;
-  std::vector<std::string> other_formats;  // for the error below
+  std::vector<std::pair<const ServerRecord*, std::string>> unusable;  // for the error below
   for (const auto& s : servers) {
-    if (!request.weight_format.empty() && s.weight_format != request.weight_format) {
-      if (s.state == ServerState::kOnline) {
-        other_formats.push_back(
-            fmt::format("{} ({}, blocks [{}, {}))", s.peer, s.weight_format, s.start, s.end));
-      }
-      continue;
-    }
-    // An infinite RTT (no answer to pings) or speed makes a server unusable,
-    // so that the error below names its blocks.
-    if (s.state == ServerState::kOnline && !request.excluded.count(s.peer) &&
-        s.cache_tokens_left >= request.cache_tokens_needed &&
-        std::isfinite(client_rtt(costs, s.peer)) && std::isfinite(s.compute_ms_per_block)) {
+    const std::string why = why_unusable(s, request, costs);
+    if (why.empty()) {
       usable.push_back(&s);
+    } else {
+      unusable.emplace_back(&s, why);
     }
   }
   // best[b]: cheapest way to have run blocks [0, b), ending at server last[b]
@@ -109,22 +154,7 @@ std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
       last = static_cast<int>(j);
     }
   }
-  if (last < 0) {
-    std::vector<int> covered(n, 0);
-    for (const auto* s : usable) {
-      for (int b = std::max(0, s->start); b < std::min(s->end, n); ++b) covered[b] = 1;
-    }
-    std::vector<int> missing;
-    for (int b = first; b < n; ++b) {
-      if (!covered[b]) missing.push_back(b);
-    }
-    fail(
-        "no route covers every block: no usable server for blocks [{}]{}", fmt::join(missing, ", "),
-        other_formats.empty() ? std::string()
-                              : fmt::format(" of weight format {} (left out for their format: {}; "
-                                            "route through every format with --formats any)",
-                                            request.weight_format, fmt::join(other_formats, ", ")));
-  }
+  if (last < 0) fail_uncovered(usable, unusable, request);
   std::vector<RouteHop> route;
   int e = n, j = last;
   while (e > first) {

@@ -46,7 +46,10 @@ struct RouteRequest {
   std::string weight_format;
 };
 
-// Throws Error naming the blocks no usable server covers.
+// Throws Error naming the blocks no usable server covers and, for each server
+// that announces one of them, why it is unusable: offline, another weight
+// format, excluded, cache too small for the request (needed and left),
+// unreachable.
 std::vector<RouteHop> plan_route(const std::vector<ServerRecord>& servers,
                                  const RouteRequest& request, const RouteCosts& costs);
 

@@ -1,5 +1,7 @@
 #include "net/channels.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <limits>
 #include <vector>
@@ -61,10 +63,16 @@ double ChannelPool::ping_ms(const std::string& announced, const std::string& pee
   for (int i = 0; i < count; ++i) {
     grpc::ClientContext context;
     context.set_deadline(std::chrono::system_clock::now() + timeout);
+    // A ping that finds the connection failed would fail at once; a loaded
+    // server may drop one handshake, so the ping waits for a connection
+    // within its deadline, as long as a silent server gets.
+    context.set_wait_for_ready(true);
     rpc::PingRequest request;
     rpc::PingResponse response;
     const auto began = std::chrono::steady_clock::now();
-    if (!stub->Ping(&context, request, &response).ok()) {
+    if (const grpc::Status status = stub->Ping(&context, request, &response); !status.ok()) {
+      spdlog::warn("server {} at {} did not answer its ping: {} ({})", peer, announced,
+                   status.error_message(), static_cast<int>(status.error_code()));
       return std::numeric_limits<double>::infinity();
     }
     times.push_back(
