@@ -140,7 +140,7 @@ void add_generate_command(CLI::App& app) {
       };
     }
     const GenerationResult result = generate(head, tokenizer.get(), runner, request);
-    nlohmann::json out = result_json(result, load_s, flags->gen);
+    nlohmann::json out = result_json(result, request, load_s, flags->gen);
     out["route"] = route_json(runner.route());
     out["model"] = {{"id", manifest.model_id()},
                     {"name", model_name},

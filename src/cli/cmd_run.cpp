@@ -44,7 +44,7 @@ void add_run_command(CLI::App& app) {
 
     const auto result = generate(head, tokenizer.get(), runner, request);
     if (flags->generation.json) {
-      const auto json = result_json(result, load_s, flags->generation);
+      const auto json = result_json(result, request, load_s, flags->generation);
       std::printf("%s\n",
                   json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     } else {

@@ -52,8 +52,8 @@ void add_status_command(CLI::App& app) {
     init_logging("status");
     const auto peers = parse_host_port_list(flags->initial_peers, "--initial-peers");
     require(!peers.empty(), "--initial-peers is empty");
-    DhtNode dht(HostPort{peers.front().host, 0}, peers);
-    dht.wait_for_peers(std::chrono::seconds(5));
+    DhtNode dht(HostPort{local_ipv4_towards(peers.front().host, "--initial-peers"), 0}, peers);
+    dht.require_peers(std::chrono::seconds(5));
     const auto directory = read_directory(dht);
     // The blocks of every model the swarm announces, to flag unserved ones.
     std::map<std::string, int> models;

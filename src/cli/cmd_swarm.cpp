@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <optional>
 
 #include "cli/commands.h"
 #include "model/config.h"
@@ -10,6 +11,7 @@
 #include "util/error.h"
 #include "util/log.h"
 #include "util/signals.h"
+#include "util/temp_dir.h"
 
 namespace brigade::cli {
 
@@ -32,7 +34,7 @@ void add_swarm_command(CLI::App& app) {
   cmd->add_option("--model", flags->model, "Checkpoint directory")->required();
   cmd->add_option("--servers", flags->servers, "Number of servers")->capture_default_str();
   cmd->add_option("--log-dir", flags->log_dir,
-                  "Where the processes' logs go (default: a temp dir)");
+                  "Where the processes' logs go (default: a temp dir, removed at exit)");
   cmd->callback([flags] {
     init_logging("swarm");
     const ModelConfig config = ModelConfig::load(flags->model);
@@ -41,9 +43,11 @@ void add_swarm_command(CLI::App& app) {
     options.binary = self_binary();
     options.model_dir = std::filesystem::absolute(flags->model);
     options.servers = even_spans(config.num_hidden_layers, flags->servers);
-    options.log_dir = flags->log_dir.empty() ? std::filesystem::temp_directory_path() /
-                                                   ("brigade-swarm-" + std::to_string(::getpid()))
-                                             : std::filesystem::path(flags->log_dir);
+    // The default log directory goes with the swarm on every exit path (the
+    // swarm's processes stop first: it is declared after).
+    std::optional<TempDir> temp_logs;
+    if (flags->log_dir.empty()) temp_logs.emplace("brigade-swarm");
+    options.log_dir = temp_logs ? temp_logs->path() : std::filesystem::path(flags->log_dir);
     LocalSwarm swarm(options);
     std::printf("swarm ready: DHT at %s, logs in %s\n", swarm.dht_address().c_str(),
                 options.log_dir.c_str());

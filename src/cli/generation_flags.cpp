@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <random>
 
 #include "cli/chat_prompt.h"
 #include "util/error.h"
@@ -27,7 +28,8 @@ void add_generation_flags(CLI::App* command, GenerationFlags& flags) {
   command->add_option("--repetition-penalty", flags.repetition_penalty,
                       "Divide the logits of ids already in the sequence by this, 1 = off "
                       "(default: generation_config.json)");
-  command->add_option("--seed", flags.seed, "Sampling seed")->capture_default_str();
+  command->add_option("--seed", flags.seed,
+                      "Sampling seed (default: a random one, printed in the --json output)");
   command->add_flag("--chat", flags.chat,
                     "Treat --prompt as the user's message and format it with the checkpoint's "
                     "chat template; stop at its end-of-turn tokens");
@@ -96,7 +98,12 @@ GenerationRequest make_request(const GenerationFlags& flags, const std::filesyst
   request.sampling.top_p = flags.top_p.value_or(request.sampling.top_p);
   request.sampling.repetition_penalty =
       flags.repetition_penalty.value_or(request.sampling.repetition_penalty);
-  request.sampling.seed = flags.seed;
+  if (flags.seed) {
+    request.sampling.seed = *flags.seed;
+  } else {
+    std::random_device random;
+    request.sampling.seed = (uint64_t{random()} << 32) | random();
+  }
   request.stop_ids = defaults.eos_token_ids;
   request.stop_ids.insert(request.stop_ids.end(), chat_stop_ids.begin(), chat_stop_ids.end());
   request.keep_first_logits = !flags.dump_logits.empty();
@@ -110,12 +117,13 @@ GenerationRequest make_request(const GenerationFlags& flags, const std::filesyst
   return request;
 }
 
-nlohmann::json result_json(const GenerationResult& result, double load_s,
-                           const GenerationFlags& flags) {
+nlohmann::json result_json(const GenerationResult& result, const GenerationRequest& request,
+                           double load_s, const GenerationFlags& flags) {
   nlohmann::json j;
   j["ids"] = result.ids;
   j["new_ids"] = result.new_ids;
   j["text"] = result.text;
+  j["seed"] = request.sampling.seed;
   j["timings"] = {
       {"load_s", load_s}, {"prefill_s", result.prefill_s}, {"per_token_ms", result.per_token_ms}};
   if (!flags.dump_logits.empty()) j["logits"] = result.first_logits;

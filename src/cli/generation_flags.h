@@ -24,7 +24,9 @@ struct GenerationFlags {
   std::optional<int> top_k;
   std::optional<float> top_p;
   std::optional<float> repetition_penalty;
-  uint64_t seed = 0;
+  // Unset: a random seed, drawn per run (as llama.cpp and transformers do)
+  // and reported in the --json output, so that a run can be repeated.
+  std::optional<uint64_t> seed;
   bool json = false;
   std::string dump_logits;
   bool chat = false;   // --chat: --prompt is the user's message in the chat template
@@ -52,10 +54,10 @@ GenerationRequest make_request(const GenerationFlags& flags, const std::filesyst
                                const ModelConfig& config, const GenerationConfig& defaults,
                                const Tokenizer* tokenizer);
 
-// {"ids", "new_ids", "text", "timings": {"load_s", "prefill_s", "per_token_ms"}}
+// {"ids", "new_ids", "text", "seed", "timings": {"load_s", "prefill_s", "per_token_ms"}}
 // plus "logits" (the first new token's) with --dump-logits, and "all_logits"
 // (one list per new token) with --dump-logits all.
-nlohmann::json result_json(const GenerationResult& result, double load_s,
-                           const GenerationFlags& flags);
+nlohmann::json result_json(const GenerationResult& result, const GenerationRequest& request,
+                           double load_s, const GenerationFlags& flags);
 
 }  // namespace brigade::cli

@@ -1,14 +1,24 @@
 // `brigade`: one binary for every role (model maker, local runner, DHT node,
 // server, client, swarm launcher, benchmarks).
 
+#include <fmt/format.h>
+
 #include <cstdio>
 
 #include "bench/commands.h"
 #include "cli/commands.h"
+#include "kernels/cpu.h"
 #include "util/error.h"
+#include "util/version.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Brigade: run large language models across a swarm of machines"};
+  // The release and, since a swarm mixes machines, the kernel path this one
+  // computes with (servers on one path agree bitwise).
+  app.set_version_flag("--version", [] {
+    return fmt::format("{} (kernels: {})", brigade::kVersion,
+                       brigade::kernels::isa_name(brigade::kernels::active_isa()));
+  });
   app.require_subcommand(1);
   brigade::cli::add_make_model_command(app);
   brigade::cli::add_run_command(app);

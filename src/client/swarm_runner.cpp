@@ -16,8 +16,12 @@ SwarmBlockRunner::SwarmBlockRunner(const ModelConfig& config, ExpectedModel mode
   require(!options_.initial_peers.empty(), "no --initial-peers given: cannot find the swarm");
   require(model_.num_blocks == config_.num_hidden_layers, "model {} has {} blocks, its config {}",
           model_.id, model_.num_blocks, config_.num_hidden_layers);
-  dht_ = std::make_unique<DhtNode>(HostPort{options_.dht_host, 0}, options_.initial_peers);
-  dht_->wait_for_peers(
+  const std::string dht_host =
+      options_.dht_host.empty()
+          ? local_ipv4_towards(options_.initial_peers.front().host, "--initial-peers")
+          : options_.dht_host;
+  dht_ = std::make_unique<DhtNode>(HostPort{dht_host, 0}, options_.initial_peers);
+  dht_->require_peers(
       std::min<std::chrono::milliseconds>(options_.wait_for_swarm, std::chrono::seconds(5)));
   RouteNeeds needs;
   needs.num_blocks = config_.num_hidden_layers;

@@ -23,7 +23,9 @@ namespace brigade {
 
 struct SwarmOptions {
   std::vector<HostPort> initial_peers;
-  std::string dht_host = "127.0.0.1";  // the client's DHT node binds here
+  // Where the client's DHT node binds; empty: the local address that routes
+  // to the first initial peer (local_ipv4_towards).
+  std::string dht_host;
   std::chrono::milliseconds wait_for_swarm{30000};
   bool push = false;  // servers hand outputs to the next hop directly
   rpc::WireDType dtype = rpc::WIRE_F32;

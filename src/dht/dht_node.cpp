@@ -1,6 +1,7 @@
 #include "dht/dht_node.h"
 
 #include <arpa/inet.h>
+#include <fmt/ranges.h>
 #include <opendht/dhtrunner.h>
 #include <spdlog/spdlog.h>
 
@@ -22,7 +23,9 @@ constexpr dht::ValueType::Id kRecordValueType = 0x6272;
 }  // namespace
 
 DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_peers)
-    : runner_(std::make_unique<dht::DhtRunner>()), host_(listen.host) {
+    : runner_(std::make_unique<dht::DhtRunner>()),
+      host_(resolve_ipv4(listen.host, "DHT listen address")),
+      initial_peers_(initial_peers) {
   dht::DhtRunner::Config config;
   config.dht_config.node_config.network = 0;
   config.dht_config.node_config.maintain_storage = false;
@@ -32,7 +35,7 @@ DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_pe
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(listen.port));
-  require(::inet_pton(AF_INET, listen.host.c_str(), &addr.sin_addr) == 1,
+  require(::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) == 1,
           "DHT listen address '{}' is not an IPv4 address", listen.str());
   config.bind4 = dht::SockAddr(reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   config.bind6 = {};
@@ -67,7 +70,7 @@ DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_pe
         return why.empty();
       }));
   for (const auto& peer : initial_peers) {
-    runner_->bootstrap(peer.host, std::to_string(peer.port));
+    runner_->bootstrap(resolve_ipv4(peer.host, "--initial-peers"), std::to_string(peer.port));
   }
 }
 
@@ -94,6 +97,17 @@ unsigned DhtNode::wait_for_peers(std::chrono::milliseconds timeout) const {
     count = known_nodes();
   }
   return count;
+}
+
+void DhtNode::require_peers(std::chrono::milliseconds timeout) const {
+  if (initial_peers_.empty() || wait_for_peers(timeout) > 0) return;
+  std::vector<std::string> peers;
+  for (const auto& p : initial_peers_) peers.push_back(p.str());
+  fail(ErrorKind::kUnavailable,
+       "no DHT node answered at --initial-peers {} within {} s (is `brigade dht` running there, "
+       "and reachable from {}?)",
+       fmt::join(peers, ","), std::chrono::duration_cast<std::chrono::seconds>(timeout).count(),
+       host_);
 }
 
 void DhtNode::put(const std::string& key, const std::string& bytes, uint64_t value_id) {

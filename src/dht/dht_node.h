@@ -24,7 +24,8 @@ namespace brigade {
 class DhtNode {
  public:
   // Starts the node on `listen` (port 0 picks a free one) and bootstraps
-  // from `initial_peers` (may be empty for the first node of a swarm).
+  // from `initial_peers` (may be empty for the first node of a swarm). Host
+  // names are resolved to IPv4 here; Error when one does not resolve.
   DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_peers);
   ~DhtNode();  // leaves the network and joins OpenDHT's threads
   DhtNode(const DhtNode&) = delete;
@@ -36,6 +37,11 @@ class DhtNode {
   // Blocks until some other node is known or `timeout` passes; returns the
   // count. Always 0 for a lone bootstrap node.
   unsigned wait_for_peers(std::chrono::milliseconds timeout) const;
+  // wait_for_peers, then Error (unavailable) naming the initial peers when
+  // none of them answered: a node that cannot reach its swarm says so
+  // instead of finding an empty one. Nothing to wait for without initial
+  // peers.
+  void require_peers(std::chrono::milliseconds timeout) const;
 
   // Stores `bytes` under `key` with a stable `value_id`, so that a refresh
   // replaces the previous value of the same announcer instead of adding one.
@@ -48,6 +54,7 @@ class DhtNode {
  private:
   std::unique_ptr<dht::DhtRunner> runner_;
   std::string host_;
+  std::vector<HostPort> initial_peers_;  // as given, for errors
 };
 
 }  // namespace brigade

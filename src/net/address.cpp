@@ -1,6 +1,7 @@
 #include "net/address.h"
 
 #include <arpa/inet.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -23,6 +24,45 @@ HostPort parse_host_port(const std::string& text, const std::string& what) {
       "{}: '{}' has no valid port (0..65535)", what, text);
   return out;
 }
+
+std::string resolve_ipv4(const std::string& host, const std::string& what) {
+  in_addr parsed{};
+  if (::inet_pton(AF_INET, host.c_str(), &parsed) == 1) return host;
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(host.c_str(), nullptr, &hints, &found);
+  require(rc == 0 && found != nullptr, "{}: host '{}' does not resolve to an IPv4 address ({})",
+          what, host, rc == 0 ? "no address" : ::gai_strerror(rc));
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr, text,
+              sizeof text);
+  ::freeaddrinfo(found);
+  return text;
+}
+
+std::string local_ipv4_towards(const std::string& host, const std::string& what) {
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(9);  // any port: a UDP connect only picks the route
+  const std::string ip = resolve_ipv4(host, what);
+  ::inet_pton(AF_INET, ip.c_str(), &to.sin_addr);
+  if ((ntohl(to.sin_addr.s_addr) >> 24) == 127) return "127.0.0.1";
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  require(fd >= 0, "{}: cannot open a socket to find the route to {}", what, ip);
+  sockaddr_in local{};
+  socklen_t len = sizeof local;
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&to), sizeof to) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) == 0;
+  ::close(fd);
+  require(ok, "{}: no route from this machine to {}", what, ip);
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof text);
+  return text;
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0"; }
 
 std::vector<HostPort> parse_host_port_list(const std::string& text, const std::string& what) {
   std::vector<HostPort> out;

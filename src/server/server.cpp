@@ -56,25 +56,46 @@ Server::Server(ServerOptions options)
           "with --model-name)",
           model_name_, kMaxRecordNameBytes);
   expected_ = expected_model(manifest_);
+  // Others dial what the server announces: never the wildcard, and only a
+  // name that resolves.
+  require(!is_wildcard(options_.listen.host) || !options_.announce.empty(),
+          "--listen {} listens on every interface: give --announce HOST:PORT, the address "
+          "clients and other servers dial",
+          options_.listen.str());
+  options_.listen.host = resolve_ipv4(options_.listen.host, "--listen");
+  if (!options_.announce.empty()) {
+    const HostPort announce = parse_host_port(options_.announce, "--announce");
+    resolve_ipv4(announce.host, "--announce");
+    require(!is_wildcard(announce.host) && announce.port > 0,
+            "--announce {} is not an address others can dial", options_.announce);
+  }
+  // The flags are checked before the swarm is asked anything.
+  require(options_.num_blocks <= config.num_hidden_layers,
+          "--num-blocks {} exceeds the model's {} blocks", options_.num_blocks,
+          config.num_hidden_layers);
+  const auto check_span = [&](int start, int end) {
+    require(start >= 0 && start < end && end <= config.num_hidden_layers,
+            "blocks {}:{} are not a span of the model's {} blocks", start, end,
+            config.num_hidden_layers);
+  };
+  // A manifest shipped with a partial checkpoint (or copied from other
+  // weights) must describe the blocks this server is about to serve.
+  const auto check_blocks = [&](int start, int end) {
+    check_span(start, end);
+    verify_manifest(manifest_, config, *checkpoint_, ManifestUse{false, start, end});
+  };
+  if (options_.num_blocks <= 0) check_blocks(options_.start, options_.end);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.listen.host, 0}, options_.initial_peers);
+  dht_->require_peers(std::chrono::seconds(5));
   records_ = std::make_unique<Announcer>(*dht_, identity_);
 
   int start = options_.start, end = options_.end;
   if (options_.num_blocks > 0) {
-    require(options_.num_blocks <= config.num_hidden_layers,
-            "--num-blocks {} exceeds the model's {} blocks", options_.num_blocks,
-            config.num_hidden_layers);
-    if (!options_.initial_peers.empty()) dht_->wait_for_peers(std::chrono::seconds(5));
     const SwarmView view = read_swarm(*dht_, expected_);
     start = choose_blocks(view, config.num_hidden_layers, options_.num_blocks);
     end = start + options_.num_blocks;
+    check_blocks(start, end);
   }
-  require(start >= 0 && start < end && end <= config.num_hidden_layers,
-          "blocks {}:{} are not a span of the model's {} blocks", start, end,
-          config.num_hidden_layers);
-  // A manifest shipped with a partial checkpoint (or copied from other
-  // weights) must describe the blocks this server is about to serve.
-  verify_manifest(manifest_, config, *checkpoint_, ManifestUse{false, start, end});
   span_ = std::make_unique<BlockSpan>(config, *checkpoint_, start, end, options_.quant);
   weight_format_ = kernels::format_name(span_->weight_format());
   numerics_ = span_->numerics_id();
@@ -88,6 +109,9 @@ Server::Server(ServerOptions options)
                            &port);
   builder.SetMaxReceiveMessageSize(static_cast<int>(limits::kMaxMessageBytes));
   builder.SetMaxSendMessageSize(static_cast<int>(limits::kMaxMessageBytes));
+  // gRPC sets SO_REUSEPORT by default: a second server on a taken port would
+  // listen too, and clients would reach either. A taken port is an error.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // The sync server holds a thread per open stream. BlockService refuses
   // streams past options_.max_streams at once; this quota, well above that
   // (room for unary calls and gRPC's pollers), keeps the process off the
@@ -98,7 +122,8 @@ Server::Server(ServerOptions options)
   builder.SetResourceQuota(threads);
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
-  require(grpc_server_ != nullptr && port > 0, "cannot listen on {}", options_.listen.str());
+  require(grpc_server_ != nullptr && port > 0, "cannot listen on {} (is the port taken?)",
+          options_.listen.str());
   address_ =
       options_.announce.empty() ? HostPort{options_.listen.host, port}.str() : options_.announce;
 

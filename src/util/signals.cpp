@@ -11,6 +11,8 @@ sigset_t termination_set() {
   sigemptyset(&set);
   sigaddset(&set, SIGINT);
   sigaddset(&set, SIGTERM);
+  // A closed terminal stops a server as cleanly as SIGTERM does.
+  sigaddset(&set, SIGHUP);
   return set;
 }
 

@@ -2,7 +2,10 @@
 // Child processes: the local swarm launcher, the benchmarks and the tests
 // start real DHT nodes, servers and clients. A ChildProcess is stopped
 // (SIGTERM, then SIGKILL) when it goes out of scope, so an error or a failing
-// test assertion never leaves a server running.
+// test assertion never leaves a server running; and every child gets SIGTERM
+// when its parent dies, even by SIGKILL (PR_SET_PDEATHSIG: strictly, when the
+// thread that started it ends, so start long-lived children from a thread
+// that outlives them).
 
 #include <chrono>
 #include <string>

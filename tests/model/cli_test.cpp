@@ -13,6 +13,7 @@
 #include "model/config.h"
 #include "model/local_runner.h"
 #include "model/model_head.h"
+#include "util/version.h"
 
 namespace brigade::test {
 namespace {
@@ -101,6 +102,13 @@ TEST(Cli, MakeModelThenRunPrintsOneJsonObject) {
   EXPECT_EQ(run.out.find('{'), std::string::npos);
 }
 
+TEST(Cli, VersionNamesTheReleaseAndTheKernelPath) {
+  TempDir dir;
+  const auto run = brigade(dir, "--version");
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(run.out.rfind(std::string(kVersion) + " (kernels: ", 0), 0u) << run.out;
+}
+
 TEST(Cli, RunRejectsBadInputWithAMessage) {
   TempDir dir;
   auto run = brigade(dir, "run --model /nonexistent/brigade-model --prompt-ids 1,2 --json");
@@ -163,6 +171,22 @@ TEST(Cli, RunAppliesGenerationConfigAndFlagsOverrideIt) {
   write_generation_config({{"do_sample", true}, {"temperature", 100.0}, {"top_k", 0}});
   EXPECT_NE(new_ids("--seed 1"), greedy);
   EXPECT_EQ(new_ids("--seed 1 --temperature 0"), greedy);
+
+  // Without --seed each sampled run draws its own seed and reports it; the
+  // reported seed repeats the run exactly.
+  auto seeded = [&](const std::string& flags) {
+    const auto run =
+        brigade(dir, fmt::format("run --model '{}' --prompt-ids 1,2,3 --max-new-tokens 6 --json {}",
+                                 model.string(), flags));
+    EXPECT_EQ(run.exit_code, 0) << run.err;
+    return run.exit_code == 0 ? nlohmann::json::parse(run.out) : nlohmann::json::object();
+  };
+  const auto first = seeded(""), second = seeded("");
+  ASSERT_TRUE(first.contains("seed") && second.contains("seed")) << first.dump();
+  EXPECT_NE(first["seed"], second["seed"]) << "two runs drew the same 64-bit seed";
+  const auto again = seeded("--seed " + std::to_string(first["seed"].get<uint64_t>()));
+  EXPECT_EQ(again["seed"], first["seed"]);
+  EXPECT_EQ(again["new_ids"], first["new_ids"]);
 
   // repetition_penalty applies to greedy decoding too; the flag overrides it.
   write_generation_config({{"repetition_penalty", 1.3}});
