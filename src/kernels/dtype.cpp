@@ -94,4 +94,45 @@ void f32_to_dtype(DType dtype, const float* src, void* out, size_t count) {
   }
 }
 
+namespace {
+
+// The first index whose exponent field (the bits of `mask`) is all ones.
+template <class Bits>
+size_t first_all_ones(const uint8_t* src, size_t count, Bits mask) {
+  // Blocks of 256 values: a branch-free OR of "is it all ones" per block,
+  // then the exact index only in a block that has one.
+  constexpr size_t kBlock = 256;
+  for (size_t begin = 0; begin < count; begin += kBlock) {
+    const size_t end = std::min(count, begin + kBlock);
+    bool any = false;
+    for (size_t i = begin; i < end; ++i) {
+      Bits v;
+      std::memcpy(&v, src + i * sizeof(Bits), sizeof(Bits));
+      any |= (v & mask) == mask;
+    }
+    if (!any) continue;
+    for (size_t i = begin; i < end; ++i) {
+      Bits v;
+      std::memcpy(&v, src + i * sizeof(Bits), sizeof(Bits));
+      if ((v & mask) == mask) return i;
+    }
+  }
+  return count;
+}
+
+}  // namespace
+
+size_t first_non_finite(DType dtype, const void* src, size_t count) {
+  const auto* bytes = static_cast<const uint8_t*>(src);
+  switch (dtype) {
+    case DType::F32:
+      return first_all_ones<uint32_t>(bytes, count, 0x7F800000u);
+    case DType::BF16:
+      return first_all_ones<uint16_t>(bytes, count, 0x7F80u);
+    case DType::F16:
+      return first_all_ones<uint16_t>(bytes, count, 0x7C00u);
+  }
+  return count;
+}
+
 }  // namespace brigade

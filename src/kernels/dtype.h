@@ -34,6 +34,11 @@ std::optional<DType> dtype_from_short_name(std::string_view name);
 // otherwise.
 DType parse_dtype(const std::string& name);
 
+// The index of the first NaN or infinity among `count` values stored as
+// `dtype` (little endian, at any alignment); `count` when all are finite.
+// Reads the exponent bits only, so it runs at memory speed.
+size_t first_non_finite(DType dtype, const void* src, size_t count);
+
 // Converts `count` values stored as `dtype` (little endian, at any alignment)
 // to f32.
 void dtype_to_f32(DType dtype, const void* src, float* out, size_t count);

@@ -233,9 +233,19 @@ const TensorInfo& Checkpoint::info(const std::string& name,
   return t;
 }
 
+void Checkpoint::require_finite(const std::string& name) const {
+  const auto& t = info(name);
+  const size_t count = t.nbytes / dtype_size(t.dtype);
+  const size_t at = first_non_finite(t.dtype, bytes(name).data(), count);
+  require(at == count,
+          "{}: tensor '{}' holds a NaN or infinity (element {} of {}): the checkpoint is damaged",
+          (dir_ / t.file).string(), name, at, count);
+}
+
 std::vector<float> Checkpoint::load(const std::string& name,
                                     const std::vector<int64_t>& expected_shape) const {
   const auto& t = info(name, expected_shape);
+  require_finite(name);
   const uint8_t* src = bytes(name).data();
   std::vector<float> out(t.nbytes / dtype_size(t.dtype));
   dtype_to_f32(t.dtype, src, out.data(), out.size());

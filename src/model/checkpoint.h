@@ -61,6 +61,11 @@ class Checkpoint : public std::enable_shared_from_this<Checkpoint> {
   // not hold both copies.
   void release(const std::string& name) const;
 
+  // Throws Error naming the tensor, its file and the element when `name`
+  // holds a NaN or an infinity: weights like that compute garbage, so they
+  // are refused at load (load() and the weight matrices check every tensor).
+  void require_finite(const std::string& name) const;
+
   // Loads `name` converted to f32. Throws Error naming file and tensor when
   // the tensor is missing or its shape differs from `expected_shape`.
   std::vector<float> load(const std::string& name,

@@ -27,6 +27,7 @@ kernels::WeightMatrix load_matrix(const Checkpoint& checkpoint, const std::strin
   const TensorInfo& info = checkpoint.info(name, {out_dim, in_dim});
   const auto where = fmt::format("tensor '{}' of {}", name, checkpoint.dir().string());
   const WeightFormat stored = kernels::stored_format(info.dtype);
+  checkpoint.require_finite(name);
   if (quant == Quant::kNone)
     return kernels::WeightMatrix::view(stored, checkpoint.bytes(name), static_cast<int>(out_dim),
                                        static_cast<int>(in_dim), where);

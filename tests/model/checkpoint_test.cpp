@@ -15,6 +15,7 @@
 #include "model/block_span.h"
 #include "model/config.h"
 #include "model/model_head.h"
+#include "model/weights.h"
 #include "util/error.h"
 
 namespace brigade::test {
@@ -139,6 +140,29 @@ TEST(Checkpoint, WritesAndReadsEveryDtypeAndShards) {
         EXPECT_EQ(files.size(), static_cast<size_t>(shards));
       }
     }
+  }
+}
+
+TEST(Checkpoint, ANanOrInfinityInAWeightIsRefusedNamingTheTensorAndElement) {
+  TempDir dir;
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> matrix(4 * 64, 0.5f);
+  matrix[70] = nan;
+  const std::vector<TensorToWrite> tensors = {
+      {"norm", {4}, {1, -inf, 3, 4}}, {"proj", {4, 64}, matrix}, {"fine", {2}, {65504, -1e-8f}}};
+  for (DType dtype : {DType::F32, DType::BF16, DType::F16}) {
+    const auto path = dir / dtype_name(dtype);
+    write_safetensors(path, tensors, dtype, 1);
+    const auto checkpoint = Checkpoint::open(path);
+    expect_error([&] { checkpoint->load("norm", {4}); },
+                 {"tensor 'norm' holds a NaN or infinity (element 1 of 4)", path.string()});
+    for (auto quant : {kernels::Quant::kNone, kernels::Quant::kInt8, kernels::Quant::kInt4}) {
+      expect_error([&] { load_matrix(*checkpoint, "proj", 4, 64, quant); },
+                   {"tensor 'proj' holds a NaN or infinity (element 70 of 256)"});
+    }
+    // The largest finite f16 and a value that underflows are fine.
+    EXPECT_EQ(checkpoint->load("fine", {2}).size(), 2u) << dtype_name(dtype);
   }
 }
 
