@@ -37,6 +37,8 @@ void add_server_command(CLI::App& app) {
     int64_t session_timeout_s = ServerOptions{}.session_timeout.count();
     int64_t record_ttl_s = ServerOptions{}.record_ttl.count();
     double alloc_wait_s = seconds(ServerOptions{}.alloc_wait);
+    double rebalance_period_s = seconds(ServerOptions{}.rebalance_period);
+    double rebalance_margin = ServerOptions{}.rebalance_margin;
     int max_sessions_per_peer = ServerOptions{}.max_sessions_per_peer;
     double peer_cache_share = ServerOptions{}.peer_cache_share;
     double idle_under_pressure_s = seconds(ServerOptions{}.idle_under_pressure);
@@ -80,6 +82,13 @@ void add_server_command(CLI::App& app) {
       ->capture_default_str();
   add_transport_flag(cmd, flags->plaintext);
   // Fair use: what one client (one connection) may cost, and all of them.
+  cmd->add_option("--rebalance-period", flags->rebalance_period_s,
+                  "With --num-blocks: re-read the swarm about this often and move to other "
+                  "blocks when that clearly raises its throughput (s; 0: never move)")
+      ->capture_default_str();
+  cmd->add_option("--rebalance-margin", flags->rebalance_margin,
+                  "Move only when the swarm's weakest block gains more than this fraction")
+      ->capture_default_str();
   cmd->add_option("--alloc-wait", flags->alloc_wait_s,
                   "How long an open waits for cache before 'cache full' (s)")
       ->capture_default_str();
@@ -157,6 +166,13 @@ void add_server_command(CLI::App& app) {
     options.session_timeout = std::chrono::seconds(flags->session_timeout_s);
     options.record_ttl = std::chrono::seconds(flags->record_ttl_s);
     options.alloc_wait = positive_ms(flags->alloc_wait_s, "--alloc-wait");
+    require(flags->rebalance_period_s >= 0 && flags->rebalance_period_s < 1e9,
+            "--rebalance-period must be >= 0 seconds, got {}", flags->rebalance_period_s);
+    options.rebalance_period =
+        std::chrono::milliseconds(std::llround(flags->rebalance_period_s * 1000));
+    require(flags->rebalance_margin >= 0 && flags->rebalance_margin <= 10,
+            "--rebalance-margin must be within [0, 10], got {}", flags->rebalance_margin);
+    options.rebalance_margin = flags->rebalance_margin;
     options.idle_under_pressure =
         positive_ms(flags->idle_under_pressure_s, "--idle-under-pressure");
     options.open_timeout = positive_ms(flags->open_timeout_s, "--open-timeout");

@@ -36,4 +36,27 @@ int choose_blocks(const SwarmView& view, int num_layers, int k) {
   return best;
 }
 
+std::optional<int> better_start(const SwarmView& view, const std::string& self, int num_layers,
+                                int start, int k, double margin) {
+  SwarmView others = view;
+  double my_speed = -1;
+  std::erase_if(others.servers, [&](const ServerRecord& server) {
+    if (server.peer != self) return false;
+    if (server.state == ServerState::kOnline)
+      my_speed = 1000.0 / std::max(server.compute_ms_per_block, 1e-3);
+    return true;
+  });
+  if (my_speed < 0) return std::nullopt;
+  const auto base = block_throughput(others, num_layers);
+  const auto weakest_with_me_at = [&](int s) {
+    auto throughput = base;
+    for (int b = s; b < s + k; ++b) throughput[b] += my_speed;
+    return *std::min_element(throughput.begin(), throughput.end());
+  };
+  const int candidate = choose_blocks(others, num_layers, k);
+  if (candidate == start) return std::nullopt;
+  if (weakest_with_me_at(candidate) > weakest_with_me_at(start) * (1 + margin)) return candidate;
+  return std::nullopt;
+}
+
 }  // namespace brigade

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <random>
 
 #include "dht/swarm_directory.h"
 #include "kernels/format.h"
@@ -38,6 +39,14 @@ double measure_ms_per_block(const BlockSpan& span) {
   return times[times.size() / 2] / (span.end() - span.start());
 }
 
+// Uniform in [0, 1): the random parts of the waits.
+double random_fraction() {
+  static std::mutex mutex;
+  static std::mt19937_64 rng(std::random_device{}());
+  std::lock_guard lock(mutex);
+  return std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+}
+
 }  // namespace
 
 Server::Server(ServerOptions options)
@@ -45,7 +54,8 @@ Server::Server(ServerOptions options)
       identity_(options_.identity_file.empty() ? Identity::generate()
                                                : Identity::load_or_create(options_.identity_file)),
       channels_({}, options_.transport) {
-  const ModelConfig config = ModelConfig::load(options_.model_dir);
+  checkpoint_config_ = ModelConfig::load(options_.model_dir);
+  const ModelConfig& config = checkpoint_config_;
   checkpoint_ = Checkpoint::open(options_.model_dir);
   manifest_ = open_manifest(options_.model_dir, config, *checkpoint_);
   model_id_ = manifest_.model_id();
@@ -91,16 +101,31 @@ Server::Server(ServerOptions options)
 
   int start = options_.start, end = options_.end;
   if (options_.num_blocks > 0) {
+    // Servers started together would all see the same swarm and pick the
+    // same span: each looks a random moment later.
+    std::this_thread::sleep_for(random_fraction() * options_.rebalance_start_jitter);
     const SwarmView view = read_swarm(*dht_, expected_);
     start = choose_blocks(view, config.num_hidden_layers, options_.num_blocks);
     end = start + options_.num_blocks;
     check_blocks(start, end);
   }
-  span_ = std::make_unique<BlockSpan>(config, *checkpoint_, start, end, options_.quant);
+  serve(load_span(start, end));
+  refresher_ = std::thread([this] { announce_loop(); });
+}
+
+std::unique_ptr<BlockSpan> Server::load_span(int start, int end) {
+  auto span =
+      std::make_unique<BlockSpan>(checkpoint_config_, *checkpoint_, start, end, options_.quant);
+  compute_ms_per_block_ = measure_ms_per_block(*span);
+  return span;
+}
+
+void Server::serve(std::unique_ptr<BlockSpan> span) {
+  span_ = std::move(span);
+  start_ = span_->start();
+  end_ = span_->end();
   weight_format_ = kernels::format_name(span_->weight_format());
   numerics_ = span_->numerics_id();
-  compute_ms_per_block_ = measure_ms_per_block(*span_);
-
   service_ = std::make_unique<BlockService>(
       ServedModel{model_id_, *span_, identity_, compute_ms_per_block_}, options_);
   grpc::ServerBuilder builder;
@@ -124,13 +149,52 @@ Server::Server(ServerOptions options)
   grpc_server_ = builder.BuildAndStart();
   require(grpc_server_ != nullptr && port > 0, "cannot listen on {} (is the port taken?)",
           options_.listen.str());
+  options_.listen.port = port;  // a move serves on the same address
   address_ =
       options_.announce.empty() ? HostPort{options_.listen.host, port}.str() : options_.announce;
-
-  spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)", start, end,
-               model_id_, model_name_, address_, identity_.peer_id(), compute_ms_per_block_);
+  spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)",
+               span_->start(), span_->end(), model_id_, model_name_, address_, identity_.peer_id(),
+               compute_ms_per_block_);
   records_->announce(record(ServerState::kOnline));
-  refresher_ = std::thread([this] { announce_loop(); });
+}
+
+void Server::stop_serving() {
+  records_->announce(record(ServerState::kOffline));
+  // Give the offline records a moment to reach the DHT before the sessions
+  // end, so that clients failing over do not come back here.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  service_->stop();
+  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
+  grpc_server_->Wait();
+  grpc_server_.reset();
+  service_.reset();
+}
+
+void Server::rebalance() {
+  const int num_layers = checkpoint_config_.num_hidden_layers;
+  const auto to = better_start(read_swarm(*dht_, expected_), identity_.peer_id(), num_layers,
+                               start_, options_.num_blocks, options_.rebalance_margin);
+  if (!to) return;
+  // A warning: the span's sessions end (their clients fail over).
+  spdlog::warn("moving from blocks [{}, {}) to [{}, {}): the swarm's weakest block gains", start_,
+               end_, *to, *to + options_.num_blocks);
+  std::unique_ptr<BlockSpan> next;
+  try {
+    verify_manifest(manifest_, checkpoint_config_, *checkpoint_,
+                    ManifestUse{false, *to, *to + options_.num_blocks});
+    next = load_span(*to, *to + options_.num_blocks);
+  } catch (const Error& e) {
+    spdlog::warn("staying on blocks [{}, {}): cannot load the new span: {}", start_, end_,
+                 e.what());
+    return;
+  }
+  stop_serving();
+  try {
+    serve(std::move(next));
+  } catch (const Error& e) {
+    // Only a port taken in the moment between the two: nothing is served.
+    spdlog::error("stopped serving: cannot serve the new span: {}", e.what());
+  }
 }
 
 Server::~Server() { shutdown(); }
@@ -178,17 +242,33 @@ void Server::measure_next_rtts() {
 }
 
 void Server::announce_loop() {
+  using Clock = std::chrono::steady_clock;
+  const auto ttl = std::chrono::duration_cast<Clock::duration>(options_.record_ttl);
   // With a family, the first hints go out soon after start, once the
   // neighbours had a chance to announce themselves.
-  auto wait = options_.family.empty() ? options_.record_ttl / 3 : std::chrono::seconds(1);
+  auto next_announce =
+      Clock::now() + (options_.family.empty() ? ttl / 3 : Clock::duration(std::chrono::seconds(1)));
+  const bool rebalances = options_.num_blocks > 0 && options_.rebalance_period.count() > 0;
+  const auto next_check = [&] {
+    if (!rebalances) return Clock::now() + std::chrono::hours(24);
+    return Clock::now() + std::chrono::duration_cast<Clock::duration>((0.5 + random_fraction()) *
+                                                                      options_.rebalance_period);
+  };
+  auto next_balance = next_check();
   std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, std::chrono::duration_cast<std::chrono::milliseconds>(wait),
-                         [this] { return stopping_; })) {
+  while (!wake_.wait_until(lock, std::min(next_announce, next_balance),
+                           [this] { return stopping_; })) {
     lock.unlock();
-    if (!options_.family.empty()) measure_next_rtts();
-    records_->announce(record(ServerState::kOnline));
+    if (Clock::now() >= next_balance) {
+      rebalance();
+      next_balance = next_check();
+    }
+    if (Clock::now() >= next_announce) {
+      if (!options_.family.empty()) measure_next_rtts();
+      records_->announce(record(ServerState::kOnline));
+      next_announce = Clock::now() + ttl / 3;
+    }
     lock.lock();
-    wait = options_.record_ttl / 3;
   }
 }
 
@@ -201,12 +281,7 @@ void Server::shutdown() {
   wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
   if (!span_ || !grpc_server_) return;
-  records_->announce(record(ServerState::kOffline));
-  // Give the offline records a moment to reach the DHT before it stops.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
-  service_->stop();
-  grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
-  grpc_server_->Wait();
+  stop_serving();
   records_.reset();
   dht_.reset();
 }

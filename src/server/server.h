@@ -28,7 +28,11 @@ class Server {
   // Opens the model's manifest (computing and caching it on first use),
   // joins the DHT, picks the span (when options.num_blocks > 0), checks the
   // span's weights against the manifest, loads only its blocks, measures its
-  // compute speed, starts listening and announces. Throws Error on bad
+  // compute speed, starts listening and announces. With options.num_blocks
+  // it later moves to where the swarm needs it (options.rebalance_period):
+  // it loads the new blocks, announces the old span offline, ends its
+  // sessions (their clients fail over), serves the new span on the same
+  // address and announces it. Throws Error on bad
   // options, a bad checkpoint, blocks whose digests differ from the manifest
   // (naming them) or a port in use.
   explicit Server(ServerOptions options);
@@ -41,12 +45,21 @@ class Server {
   const std::string& address() const { return address_; }
   const std::string& peer_id() const { return identity_.peer_id(); }
   const std::string& model_id() const { return model_id_; }
-  int start() const { return span_->start(); }
-  int end() const { return span_->end(); }
+  int start() const { return start_; }
+  int end() const { return end_; }
   double compute_ms_per_block() const { return compute_ms_per_block_; }
 
  private:
   ServerRecord record(ServerState state) const;
+  // Loads blocks [start, end) and measures their speed (nothing served yet).
+  std::unique_ptr<BlockSpan> load_span(int start, int end);
+  // Serves `span` on options_.listen; the first call keeps the port it
+  // bound, so that a move serves on the same address.
+  void serve(std::unique_ptr<BlockSpan> span);
+  // Announces the span offline, ends its sessions and stops serving.
+  void stop_serving();
+  // --num-blocks: moves when better_start says the swarm gains by it.
+  void rebalance();
   void announce_loop();
   // Family hint: RTTs to the servers that serve the block right after ours.
   void measure_next_rtts();
@@ -63,8 +76,10 @@ class Server {
   std::string numerics_;
   std::unique_ptr<DhtNode> dht_;
   std::unique_ptr<Announcer> records_;  // this server's records in dht_ (refresher_ repeats them)
+  ModelConfig checkpoint_config_;
   std::shared_ptr<const Checkpoint> checkpoint_;
   std::unique_ptr<BlockSpan> span_;
+  std::atomic<int> start_{0}, end_{0};  // span_'s, readable from any thread
   double compute_ms_per_block_ = 0;
   std::unique_ptr<BlockService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;

@@ -21,6 +21,15 @@ struct ServerOptions {
   int end = -1;
   // ... or the number of consecutive blocks to pick where the swarm is weakest.
   int num_blocks = 0;
+  // With num_blocks: how often (on average; each wait is drawn from 0.5x to
+  // 1.5x of it, so that servers started together do not move together) the
+  // server re-reads the swarm and moves when that raises the throughput of
+  // the swarm's weakest block by more than rebalance_margin (0.2 = 20%).
+  // Zero: never move. The first pick also waits a random moment of up to
+  // rebalance_start_jitter.
+  std::chrono::milliseconds rebalance_period{60000};
+  double rebalance_margin = 0.2;
+  std::chrono::milliseconds rebalance_start_jitter{1000};
 
   HostPort listen{"127.0.0.1", 0};      // gRPC endpoint; port 0 picks a free one
   std::vector<HostPort> initial_peers;  // DHT bootstrap nodes

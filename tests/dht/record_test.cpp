@@ -453,6 +453,45 @@ TEST(ChooseBlocks, FillsTheUnservedBlocks) {
   EXPECT_EQ(choose_blocks(view, 6, 5), 0);  // both windows total 1000: lowest start
 }
 
+ServerRecord peer_span(const std::string& peer, int start, int end, double ms_per_block = 1.0) {
+  ServerRecord r = span(start, end, ms_per_block);
+  r.peer = peer;
+  return r;
+}
+
+TEST(BetterStart, TwoServersOnOneHalfSplitAndThenStay) {
+  SwarmView view;
+  view.servers = {peer_span("a", 0, 4), peer_span("b", 0, 4)};
+  // Blocks 4-7 have nobody: either server gains by moving there.
+  EXPECT_EQ(better_start(view, "a", 8, 0, 4, 0.2), std::optional<int>(4));
+  EXPECT_EQ(better_start(view, "b", 8, 0, 4, 0.2), std::optional<int>(4));
+  // Once one moved, neither gains: no flapping.
+  view.servers = {peer_span("a", 4, 8), peer_span("b", 0, 4)};
+  EXPECT_EQ(better_start(view, "a", 8, 4, 4, 0.2), std::nullopt);
+  EXPECT_EQ(better_start(view, "b", 8, 0, 4, 0.2), std::nullopt);
+  // Not in the view yet (its record not read back): stay.
+  EXPECT_EQ(better_start(view, "c", 8, 0, 4, 0.2), std::nullopt);
+}
+
+TEST(BetterStart, MovesOnlyForAGainAboveTheMargin) {
+  SwarmView view;
+  // "a" doubles a fast span while a slow one holds the other half: moving
+  // raises the weakest block from 100 to 1100 tokens/s.
+  view.servers = {peer_span("a", 0, 3), peer_span("b", 0, 3), peer_span("c", 3, 6, 10.0)};
+  EXPECT_EQ(better_start(view, "a", 6, 0, 3, 0.2), std::optional<int>(3));
+  // Two equal servers on each half: a move would only make a new weakest
+  // half, so nobody moves.
+  view.servers = {peer_span("a", 0, 3), peer_span("b", 0, 3), peer_span("c", 3, 6),
+                  peer_span("d", 3, 6)};
+  EXPECT_EQ(better_start(view, "a", 6, 0, 3, 0.2), std::nullopt);
+  // "a" (100 tokens/s) beside a 2000 tokens/s server, a 1000 tokens/s one
+  // on the other half: moving gains 10% (1000 -> 1100 on the weakest block),
+  // below a 20% margin and above a 5% one.
+  view.servers = {peer_span("a", 0, 3, 10.0), peer_span("b", 0, 3, 0.5), peer_span("c", 3, 6)};
+  EXPECT_EQ(better_start(view, "a", 6, 0, 3, 0.2), std::nullopt);
+  EXPECT_EQ(better_start(view, "a", 6, 0, 3, 0.05), std::optional<int>(3));
+}
+
 TEST(ChooseBlocks, WeighsServersBySpeedAndIgnoresOfflineOnes) {
   SwarmView view;
   // Blocks [0, 3) are served by a fast server, [3, 6) by a slow one: the
