@@ -5,6 +5,7 @@
 #include <cstdio>
 
 #include "cli/commands.h"
+#include "cli/config_file.h"
 #include "cli/engine_flags.h"
 #include "cli/transport_flag.h"
 #include "dht/record_policy.h"
@@ -30,7 +31,7 @@ std::chrono::milliseconds positive_ms(double seconds, const char* flag) {
 void add_server_command(CLI::App& app) {
   struct Flags {
     std::string model, blocks, listen = "127.0.0.1:0", initial_peers, identity, family, name,
-                               model_name, announce, fault;
+                               model_name, announce, fault, config;
     int num_blocks = 0;
     // The defaults are ServerOptions'.
     int64_t cache_tokens = ServerOptions{}.cache_tokens;
@@ -55,15 +56,18 @@ void add_server_command(CLI::App& app) {
   };
   auto flags = std::make_shared<Flags>();
   auto* cmd = app.add_subcommand("server", "Serve a span of blocks to the swarm until stopped");
-  cmd->add_option("--model", flags->model, "Checkpoint directory (config.json + safetensors)")
-      ->required();
+  cmd->add_option("--config", flags->config,
+                  "TOML file of these flags without the dashes (model = \"DIR\", num-blocks = 4, "
+                  "...); flags given here override it");
+  // --model and --initial-peers are required, from the flags or the file.
+  cmd->add_option("--model", flags->model, "Checkpoint directory (config.json + safetensors)");
   auto* blocks = cmd->add_option("--blocks", flags->blocks, "Blocks to serve, A:B (B exclusive)");
   auto* num = cmd->add_option("--num-blocks", flags->num_blocks,
                               "Serve K consecutive blocks where the swarm is weakest");
   blocks->excludes(num);
   cmd->add_option("--listen", flags->listen, "gRPC HOST:PORT (port 0: any free port)")
       ->capture_default_str();
-  cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]")->required();
+  cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]");
   cmd->add_option("--identity", flags->identity, "Ed25519 key file, created when missing");
   cmd->add_option("--family", flags->family, "Family hint, e.g. machines on one LAN");
   cmd->add_option("--name", flags->name, "Free text shown by `brigade status`");
@@ -128,7 +132,13 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--fault", flags->fault,
                   "Test-only failure: crash-after:K | stall-after:K | corrupt-outputs | "
                   "corrupt-pushes | refuse-sessions");
-  cmd->callback([flags] {
+  cmd->callback([flags, cmd] {
+    if (!flags->config.empty()) apply_config_file(*cmd, flags->config);
+    require(!flags->model.empty(), "--model is required (a flag or the --config file's model)");
+    require(!flags->initial_peers.empty(),
+            "--initial-peers is required (a flag or the --config file's initial-peers)");
+    require(flags->blocks.empty() || flags->num_blocks == 0,
+            "--blocks {} and --num-blocks {} exclude each other", flags->blocks, flags->num_blocks);
     init_logging("server");
     ServerOptions options;
     options.model_dir = flags->model;

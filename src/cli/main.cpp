@@ -30,6 +30,21 @@ int main(int argc, char** argv) {
   brigade::cli::add_tokenize_command(app);
   brigade::cli::add_manifest_command(app);
   brigade::bench::add_bench_commands(app);
+  std::string topic;
+  auto* help = app.add_subcommand("help", "Show the commands, or one command's flags");
+  help->add_option("command", topic, "A command, e.g. server");
+  help->callback([&app, &topic] {
+    const CLI::App* about = topic.empty() ? &app : nullptr;
+    for (const CLI::App* command : app.get_subcommands([](const CLI::App*) { return true; }))
+      if (command->get_name() == topic && topic != "help") about = command;
+    brigade::require(about != nullptr, "brigade help: unknown command '{}'", topic);
+    // The formatter itself: App::help() would show the parsed subcommand's
+    // (this one's) help instead of the app's.
+    std::printf("%s", about->get_formatter()
+                          ->make_help(about, topic.empty() ? "brigade" : "brigade " + topic,
+                                      CLI::AppFormatMode::Normal)
+                          .c_str());
+  });
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
