@@ -31,7 +31,7 @@ std::chrono::milliseconds positive_ms(double seconds, const char* flag) {
 void add_server_command(CLI::App& app) {
   struct Flags {
     std::string model, blocks, listen = "127.0.0.1:0", initial_peers, identity, family, name,
-                               model_name, announce, fault, config;
+                               model_name, announce, fault, config, metrics_listen;
     int num_blocks = 0;
     // The defaults are ServerOptions'.
     int64_t cache_tokens = ServerOptions{}.cache_tokens;
@@ -68,6 +68,8 @@ void add_server_command(CLI::App& app) {
   cmd->add_option("--listen", flags->listen, "gRPC HOST:PORT (port 0: any free port)")
       ->capture_default_str();
   cmd->add_option("--initial-peers", flags->initial_peers, "DHT nodes HOST:PORT[,...]");
+  cmd->add_option("--metrics-listen", flags->metrics_listen,
+                  "Serve Prometheus metrics at http://HOST:PORT/metrics (port 0: any free port)");
   cmd->add_option("--identity", flags->identity, "Ed25519 key file, created when missing");
   cmd->add_option("--family", flags->family, "Family hint, e.g. machines on one LAN");
   cmd->add_option("--name", flags->name, "Free text shown by `brigade status`");
@@ -157,6 +159,11 @@ void add_server_command(CLI::App& app) {
       options.num_blocks = flags->num_blocks;
     }
     options.listen = parse_host_port(flags->listen, "--listen");
+    if (!flags->metrics_listen.empty()) {
+      HostPort metrics = parse_host_port(flags->metrics_listen, "--metrics-listen");
+      metrics.host = resolve_ipv4(metrics.host, "--metrics-listen");
+      options.metrics_listen = metrics;
+    }
     options.initial_peers = parse_host_port_list(flags->initial_peers, "--initial-peers");
     require(!options.initial_peers.empty(), "--initial-peers is empty");
     if (!flags->announce.empty()) parse_host_port(flags->announce, "--announce");
@@ -213,6 +220,8 @@ void add_server_command(CLI::App& app) {
     Server server(options);
     std::printf("serving blocks %d:%d at %s as peer %s of model %s\n", server.start(), server.end(),
                 server.address().c_str(), server.peer_id().c_str(), server.model_id().c_str());
+    if (const auto metrics = server.metrics_address())
+      std::printf("metrics at http://%s/metrics\n", metrics->str().c_str());
     std::fflush(stdout);
     wait_for_termination_signal();
     server.shutdown();

@@ -44,6 +44,7 @@ class BlockService final : public rpc::Brigade::Service {
 
   // What the record announces: what one more client could reserve.
   int64_t cache_tokens_for_a_client() const { return host_.cache_tokens_for_a_client(); }
+  ServerMetrics metrics() { return host_.metrics(); }
   // Ends every open session (their streams end with CANCELLED) and releases
   // stalled fault-injected steps: the server is shutting down.
   void stop();

@@ -12,6 +12,7 @@
 #include "net/limits.h"
 #include "net/tensor_codec.h"
 #include "server/block_selection.h"
+#include "server/server_metrics.h"
 #include "util/error.h"
 #include "util/version.h"
 
@@ -110,7 +111,22 @@ Server::Server(ServerOptions options)
     check_blocks(start, end);
   }
   serve(load_span(start, end));
+  if (options_.metrics_listen) {
+    metrics_ = std::make_unique<MetricsEndpoint>(*options_.metrics_listen,
+                                                 [this] { return metrics_text(); });
+  }
   refresher_ = std::thread([this] { announce_loop(); });
+}
+
+std::optional<HostPort> Server::metrics_address() const {
+  if (!metrics_) return std::nullopt;
+  return metrics_->address();
+}
+
+std::string Server::metrics_text() {
+  std::lock_guard lock(serving_mutex_);
+  // Between the spans of a move nothing is served: an empty page says so.
+  return service_ ? prometheus_text(service_->metrics()) : std::string();
 }
 
 std::unique_ptr<BlockSpan> Server::load_span(int start, int end) {
@@ -126,8 +142,11 @@ void Server::serve(std::unique_ptr<BlockSpan> span) {
   end_ = span_->end();
   weight_format_ = kernels::format_name(span_->weight_format());
   numerics_ = span_->numerics_id();
-  service_ = std::make_unique<BlockService>(
-      ServedModel{model_id_, *span_, identity_, compute_ms_per_block_}, options_);
+  {
+    std::lock_guard lock(serving_mutex_);
+    service_ = std::make_unique<BlockService>(
+        ServedModel{model_id_, *span_, identity_, compute_ms_per_block_}, options_);
+  }
   grpc::ServerBuilder builder;
   int port = 0;
   builder.AddListeningPort(options_.listen.str(), server_credentials(identity_, options_.transport),
@@ -167,6 +186,7 @@ void Server::stop_serving() {
   grpc_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(2));
   grpc_server_->Wait();
   grpc_server_.reset();
+  std::lock_guard lock(serving_mutex_);
   service_.reset();
 }
 
@@ -280,6 +300,7 @@ void Server::shutdown() {
   }
   wake_.notify_all();
   if (refresher_.joinable()) refresher_.join();
+  metrics_.reset();
   if (!span_ || !grpc_server_) return;
   stop_serving();
   records_.reset();

@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 #include "dht/dht_node.h"
@@ -19,6 +20,7 @@
 #include "net/channels.h"
 #include "net/identity.h"
 #include "server/block_service.h"
+#include "server/metrics_endpoint.h"
 #include "server/server_options.h"
 
 namespace brigade {
@@ -48,6 +50,10 @@ class Server {
   int start() const { return start_; }
   int end() const { return end_; }
   double compute_ms_per_block() const { return compute_ms_per_block_; }
+  // Where /metrics is served (options.metrics_listen), or nullopt.
+  std::optional<HostPort> metrics_address() const;
+  // The /metrics page now (server/server_metrics.h).
+  std::string metrics_text();
 
  private:
   ServerRecord record(ServerState state) const;
@@ -83,6 +89,9 @@ class Server {
   double compute_ms_per_block_ = 0;
   std::unique_ptr<BlockService> service_;
   std::unique_ptr<grpc::Server> grpc_server_;
+  // Held while service_ is replaced (a move) and while /metrics reads it.
+  std::mutex serving_mutex_;
+  std::unique_ptr<MetricsEndpoint> metrics_;
   std::string address_;
   ChannelPool channels_;
   std::map<std::string, double> next_rtt_ms_;  // guarded by mutex_

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -31,7 +32,9 @@ struct ServerOptions {
   double rebalance_margin = 0.2;
   std::chrono::milliseconds rebalance_start_jitter{1000};
 
-  HostPort listen{"127.0.0.1", 0};      // gRPC endpoint; port 0 picks a free one
+  HostPort listen{"127.0.0.1", 0};  // gRPC endpoint; port 0 picks a free one
+  // Where /metrics is served (Prometheus text format); unset: nowhere.
+  std::optional<HostPort> metrics_listen;
   std::vector<HostPort> initial_peers;  // DHT bootstrap nodes
   std::string announce;                 // address others dial; default: listen host + bound port
   std::filesystem::path identity_file;  // Ed25519 key, created when missing; empty: ephemeral

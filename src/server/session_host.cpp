@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "net/limits.h"
@@ -71,13 +72,28 @@ void SessionHost::Stream::on_request(const rpc::InferenceRequest& request) {
   }
   require(request.has_step(), "session {}: expected a step or a route, got {}", id(),
           request.has_open() ? "another open" : "an empty request");
-  if (steps_.add(request.step())) session_->on_client_step(steps_.take());
+  if (!steps_.add(request.step())) return;
+  StepInput input = steps_.take();
+  if (!std::exchange(stepped_, true) && input.step_id > 0) ++host_.recoveries_served_;
+  session_->on_client_step(std::move(input));
 }
 
 std::unique_ptr<SessionHost::Stream> SessionHost::open(const std::string& peer,
                                                        const rpc::InferenceRequest& first,
                                                        HostedSession::Deliver deliver,
                                                        std::function<void()> cancel) {
+  try {
+    return open_session(peer, first, std::move(deliver), std::move(cancel));
+  } catch (const Error&) {
+    ++sessions_refused_;
+    throw;
+  }
+}
+
+std::unique_ptr<SessionHost::Stream> SessionHost::open_session(const std::string& peer,
+                                                               const rpc::InferenceRequest& first,
+                                                               HostedSession::Deliver deliver,
+                                                               std::function<void()> cancel) {
   require(first.has_open(), "the first message of a session must open it");
   const rpc::OpenSession& open = first.open();
   validate_open(open, served_.span);
@@ -241,6 +257,19 @@ ForwardResult SessionHost::forward(const std::string& peer, int start, int end,
   result.output =
       run_blocks(span, start, end, hidden, 0, cache, compute_, "forward", &result.compute_ms);
   return result;
+}
+
+ServerMetrics SessionHost::metrics() {
+  ServerMetrics m;
+  info(&m.info);
+  m.cache_tokens = options_.cache_tokens;
+  const StepBatcher::Stats compute = compute_.stats();
+  m.steps = compute.steps;
+  m.tokens = compute.tokens;
+  m.step_latency = compute.step_latency;
+  m.sessions_refused = sessions_refused_;
+  m.recoveries_served = recoveries_served_;
+  return m;
 }
 
 void SessionHost::info(rpc::InfoResponse* out) {

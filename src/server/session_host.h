@@ -20,6 +20,7 @@
 // locks, never after. Every forward runs on the host's passes (compute_):
 // the cores are shared.
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -34,6 +35,7 @@
 #include "server/hosted_session.h"
 #include "server/peer_quota.h"
 #include "server/push_sink.h"
+#include "server/server_metrics.h"
 #include "server/server_options.h"
 #include "server/step_batcher.h"
 #include "util/thread_annotations.h"
@@ -80,6 +82,7 @@ class SessionHost {
     PeerQuota::Claim claim_;  // the client's session and cache share
     std::shared_ptr<HostedSession> session_;
     StepAssembler steps_;
+    bool stepped_ = false;  // a first step arrived
   };
 
   // Opens a session from the stream's first message for the client `peer`:
@@ -112,6 +115,8 @@ class SessionHost {
   std::unique_ptr<ChunkAssembler> forward_assembler(rpc::WireDType dtype);
 
   void info(rpc::InfoResponse* out);
+  // Info and the counters behind /metrics (server/server_metrics.h).
+  ServerMetrics metrics();
   int64_t cache_tokens_left() const { return budget_.left(); }
   // What one more client could reserve now: the free cache, at most a
   // client's share of it. The record announces this, so that a client does
@@ -132,6 +137,10 @@ class SessionHost {
     int64_t cache_tokens = 0;
     bool evicted = false;  // cancelled to free its cache; closing
   };
+  // open() without counting its refusals.
+  std::unique_ptr<Stream> open_session(const std::string& peer, const rpc::InferenceRequest& first,
+                                       HostedSession::Deliver deliver,
+                                       std::function<void()> cancel);
   std::shared_ptr<HostedSession> find(const std::string& id);
   void count(PushVerdict verdict);
   void close(const std::string& id);
@@ -146,6 +155,10 @@ class SessionHost {
   ServerOptions options_;
   PushCounters& counters_;
   PushSink& pushes_;
+  std::atomic<uint64_t> sessions_refused_{0};
+  // Sessions whose first step was a replay (a step id past 0: a client's
+  // recovery sends a failed server's history as one step).
+  std::atomic<uint64_t> recoveries_served_{0};
   CacheBudget budget_;
   PeerQuota quota_;
   PendingBytes pending_;

@@ -46,6 +46,7 @@ void StepBatcher::forward_range(const BlockSpan& span, int first, int last, std:
   request.tokens = tokens;
   request.position = position;
   request.cache = &cache;
+  const auto began = std::chrono::steady_clock::now();
   MutexLock lock(mutex_);
   require(!stopping_, "the server is stopping");
   request.queued_at = stats_.passes;
@@ -53,6 +54,9 @@ void StepBatcher::forward_range(const BlockSpan& span, int first, int last, std:
   work_.notify_one();
   finished_.wait(mutex_, [&]() BRIGADE_REQUIRES(mutex_) { return request.finished; });
   if (request.error) std::rethrow_exception(request.error);
+  ++stats_.steps;
+  stats_.step_latency.observe(
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
 }
 
 std::vector<StepBatcher::Piece> StepBatcher::take_pass() {

@@ -35,6 +35,7 @@
 
 #include "model/block_span.h"
 #include "model/kv_cache.h"
+#include "server/server_metrics.h"
 #include "util/thread_annotations.h"
 
 namespace brigade {
@@ -63,9 +64,11 @@ class StepBatcher {
 
   struct Stats {
     uint64_t passes = 0;
-    uint64_t tokens = 0;           // over all passes
-    int most_steps_in_a_pass = 0;  // sequences sharing one pass, at most
-    int most_passes_waited = 0;    // by a step before its first pass
+    uint64_t tokens = 0;            // over all passes
+    uint64_t steps = 0;             // forward_range calls that ran
+    LatencyHistogram step_latency;  // each step's forward_range, its waits included
+    int most_steps_in_a_pass = 0;   // sequences sharing one pass, at most
+    int most_passes_waited = 0;     // by a step before its first pass
   };
   Stats stats() const;
 
