@@ -53,6 +53,18 @@ inline std::string describe(const CommandResult& r) {
          r.err;
 }
 
+// `brigade args...` fails (non-zero, nothing on stdout) and says `needle` on stderr.
+inline void expect_failure(const std::vector<std::string>& args, const std::string& needle) {
+  const CommandResult r = brigade(args, std::chrono::seconds(60));
+  std::string command;
+  for (const auto& a : args) command += a + " ";
+  EXPECT_NE(r.exit_code, 0) << command << "\n" << describe(r);
+  EXPECT_NE(r.err.find(needle), std::string::npos)
+      << command << "\nexpected '" << needle << "' in:\n"
+      << describe(r);
+  EXPECT_TRUE(r.out.empty()) << command << "\n" << describe(r);
+}
+
 // Every line of `text` that is a JSON object (stdout of --jsonl).
 inline std::vector<nlohmann::json> json_lines(const std::string& text) {
   std::vector<nlohmann::json> out;

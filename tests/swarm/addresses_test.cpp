@@ -16,16 +16,6 @@ namespace {
 using namespace swarm_fixture;
 using namespace std::chrono_literals;
 
-void expect_failure(const std::vector<std::string>& args, const std::string& needle) {
-  const CommandResult r = brigade(args, 60s);
-  std::string command;
-  for (const auto& a : args) command += a + " ";
-  EXPECT_NE(r.exit_code, 0) << command << "\n" << describe(r);
-  EXPECT_NE(r.err.find(needle), std::string::npos)
-      << command << "\nexpected '" << needle << "' in:\n"
-      << describe(r);
-}
-
 TEST(Addresses, ASecondServerOnATakenPortRefusesToStart) {
   TempDir dir("brigade-addresses");
   const auto model = make_small_model(dir, model_options());

@@ -129,18 +129,6 @@ TEST(SwarmCli, NumBlocksPicksTheLeastServedBlocks) {
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 
-// `brigade args...` fails (non-zero, nothing on stdout) and says `needle` on stderr.
-void expect_failure(const std::vector<std::string>& args, const std::string& needle) {
-  const CommandResult r = brigade(args, 60s);
-  std::string command;
-  for (const auto& a : args) command += a + " ";
-  EXPECT_NE(r.exit_code, 0) << command << "\n" << describe(r);
-  EXPECT_NE(r.err.find(needle), std::string::npos)
-      << command << "\nexpected '" << needle << "' in:\n"
-      << describe(r);
-  EXPECT_TRUE(r.out.empty()) << command << "\n" << describe(r);
-}
-
 TEST(SwarmCli, BadFlagsFailWithAClearMessage) {
   TempDir dir("brigade-cli");
   const auto model = make_small_model(dir, model_options()).string();

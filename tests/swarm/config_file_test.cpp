@@ -54,13 +54,6 @@ TEST(ConfigFile, EveryFlagFromTheFileAndFlagsOverrideIt) {
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
 }
 
-void expect_failure(const std::vector<std::string>& args, const std::string& needle) {
-  const CommandResult r = brigade(args, 60s);
-  EXPECT_NE(r.exit_code, 0) << describe(r);
-  EXPECT_NE(r.err.find(needle), std::string::npos) << "expected '" << needle << "' in\n"
-                                                   << describe(r);
-}
-
 TEST(ConfigFile, WhatTheFileCannotSayIsRefusedByName) {
   TempDir dir("brigade-config");
   const auto model = make_small_model(dir, model_options()).string();
