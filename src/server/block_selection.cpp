@@ -48,14 +48,23 @@ std::optional<int> better_start(const SwarmView& view, const std::string& self, 
   });
   if (my_speed < 0) return std::nullopt;
   const auto base = block_throughput(others, num_layers);
-  const auto weakest_with_me_at = [&](int s) {
+  // The weakest block's throughput, and how many blocks nobody serves, with
+  // this server at s.
+  const auto with_me_at = [&](int s) {
     auto throughput = base;
     for (int b = s; b < s + k; ++b) throughput[b] += my_speed;
-    return *std::min_element(throughput.begin(), throughput.end());
+    return std::pair{*std::min_element(throughput.begin(), throughput.end()),
+                     std::count(throughput.begin(), throughput.end(), 0.0)};
   };
   const int candidate = choose_blocks(others, num_layers, k);
   if (candidate == start) return std::nullopt;
-  if (weakest_with_me_at(candidate) > weakest_with_me_at(start) * (1 + margin)) return candidate;
+  const auto [weakest_now, unserved_now] = with_me_at(start);
+  const auto [weakest_then, unserved_then] = with_me_at(candidate);
+  // While holes remain the weakest block is 0 either way: then fewer holes
+  // is the gain.
+  if (weakest_then > weakest_now * (1 + margin) ||
+      (weakest_now == 0 && unserved_then < unserved_now))
+    return candidate;
   return std::nullopt;
 }
 

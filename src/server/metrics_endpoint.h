@@ -3,6 +3,7 @@
 // `render` returns, in the text exposition format; any other path is 404.
 // Its own thread, on the address it is given (cpp-httplib).
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -29,6 +30,7 @@ class MetricsEndpoint {
  private:
   std::unique_ptr<httplib::Server> http_;
   HostPort address_;
+  std::atomic<bool> stopped_{false};  // listening ended
   std::thread thread_;
 };
 

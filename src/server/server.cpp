@@ -110,11 +110,13 @@ Server::Server(ServerOptions options)
     end = start + options_.num_blocks;
     check_blocks(start, end);
   }
-  serve(load_span(start, end));
+  // Bound before the span is announced: a taken metrics port fails the
+  // start before any client sees the server.
   if (options_.metrics_listen) {
     metrics_ = std::make_unique<MetricsEndpoint>(*options_.metrics_listen,
                                                  [this] { return metrics_text(); });
   }
+  serve(load_span(start, end));
   refresher_ = std::thread([this] { announce_loop(); });
 }
 
@@ -166,11 +168,17 @@ void Server::serve(std::unique_ptr<BlockSpan> span) {
   builder.SetResourceQuota(threads);
   builder.RegisterService(service_.get());
   grpc_server_ = builder.BuildAndStart();
-  require(grpc_server_ != nullptr && port > 0, "cannot listen on {} (is the port taken?)",
-          options_.listen.str());
-  options_.listen.port = port;  // a move serves on the same address
-  address_ =
-      options_.announce.empty() ? HostPort{options_.listen.host, port}.str() : options_.announce;
+  if (grpc_server_ == nullptr || port <= 0) {
+    grpc_server_.reset();
+    std::lock_guard lock(serving_mutex_);
+    service_.reset();
+    fail("cannot listen on {} (is the port taken?)", options_.listen.str());
+  }
+  if (address_.empty()) {
+    options_.listen.port = port;  // a move serves on the same address
+    address_ =
+        options_.announce.empty() ? HostPort{options_.listen.host, port}.str() : options_.announce;
+  }
   spdlog::info("serving blocks [{}, {}) of model {} ({}) at {} as {} ({:.2f} ms/block)",
                span_->start(), span_->end(), model_id_, model_name_, address_, identity_.peer_id(),
                compute_ms_per_block_);
@@ -178,6 +186,7 @@ void Server::serve(std::unique_ptr<BlockSpan> span) {
 }
 
 void Server::stop_serving() {
+  if (!grpc_server_) return;  // a move that failed left nothing served
   records_->announce(record(ServerState::kOffline));
   // Give the offline records a moment to reach the DHT before the sessions
   // end, so that clients failing over do not come back here.
@@ -203,7 +212,7 @@ void Server::rebalance() {
     verify_manifest(manifest_, checkpoint_config_, *checkpoint_,
                     ManifestUse{false, *to, *to + options_.num_blocks});
     next = load_span(*to, *to + options_.num_blocks);
-  } catch (const Error& e) {
+  } catch (const std::exception& e) {
     spdlog::warn("staying on blocks [{}, {}): cannot load the new span: {}", start_, end_,
                  e.what());
     return;
@@ -211,8 +220,9 @@ void Server::rebalance() {
   stop_serving();
   try {
     serve(std::move(next));
-  } catch (const Error& e) {
-    // Only a port taken in the moment between the two: nothing is served.
+  } catch (const std::exception& e) {
+    // Only a port taken in the moment between the two: nothing is served
+    // (and nothing announced) from now on.
     spdlog::error("stopped serving: cannot serve the new span: {}", e.what());
   }
 }
@@ -280,10 +290,15 @@ void Server::announce_loop() {
                            [this] { return stopping_; })) {
     lock.unlock();
     if (Clock::now() >= next_balance) {
-      rebalance();
+      try {
+        rebalance();
+      } catch (const std::exception& e) {
+        // Out of memory for the second span, a DHT hiccup: stay, try later.
+        spdlog::warn("rebalancing failed: {}", e.what());
+      }
       next_balance = next_check();
     }
-    if (Clock::now() >= next_announce) {
+    if (Clock::now() >= next_announce && grpc_server_) {
       if (!options_.family.empty()) measure_next_rtts();
       records_->announce(record(ServerState::kOnline));
       next_announce = Clock::now() + ttl / 3;

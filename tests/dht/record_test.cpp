@@ -471,6 +471,13 @@ TEST(BetterStart, TwoServersOnOneHalfSplitAndThenStay) {
   EXPECT_EQ(better_start(view, "b", 8, 0, 4, 0.2), std::nullopt);
   // Not in the view yet (its record not read back): stay.
   EXPECT_EQ(better_start(view, "c", 8, 0, 4, 0.2), std::nullopt);
+  // Three 2-block servers on blocks 0-1 of 8: a move cannot fill every hole
+  // (the weakest block stays at 0), but fewer holes is a gain.
+  view.servers = {peer_span("a", 0, 2), peer_span("b", 0, 2), peer_span("c", 0, 2)};
+  EXPECT_EQ(better_start(view, "a", 8, 0, 2, 0.2), std::optional<int>(2));
+  view.servers = {peer_span("a", 2, 4), peer_span("b", 0, 2), peer_span("c", 0, 2)};
+  EXPECT_EQ(better_start(view, "c", 8, 0, 2, 0.2), std::optional<int>(4));
+  EXPECT_EQ(better_start(view, "a", 8, 2, 2, 0.2), std::nullopt);
 }
 
 TEST(BetterStart, MovesOnlyForAGainAboveTheMargin) {

@@ -113,6 +113,12 @@ TEST(Metrics, TheServersPageCountsWhatAGenerationDid) {
   EXPECT_EQ(after.samples.at("brigade_cache_tokens_used"), 0);
   EXPECT_EQ(after.samples.at("brigade_sessions_refused_total"), 0);
   EXPECT_EQ(after.samples.at("brigade_recoveries_served_total"), 0);
+  // A second server cannot share the metrics port (no SO_REUSEPORT there
+  // either), and fails before it announces anything.
+  expect_failure({"server", "--model", model.string(), "--blocks", "0:6", "--initial-peers",
+                  swarm->dht_address(), "--metrics-listen", metrics.str()},
+                 "--metrics-listen " + metrics.str() + ": cannot listen there");
+  EXPECT_EQ(swarm_status(swarm->dht_address()).at("servers").size(), 1u);
   for (const char* result : {"sent", "send_failed", "accepted", "late", "dropped", "mismatched"})
     EXPECT_EQ(after.samples.count(std::string("brigade_pushes_total{result=\"") + result + "\"}"),
               1u)
