@@ -73,12 +73,13 @@ std::string why_unusable(const ServerRecord& s, const RouteRequest& request,
     if (!covered[b]) missing.push_back(b);
   }
   std::vector<std::string> candidates;
-  for (const auto& [s, why] : unusable) {
+  for (const auto& [server, why] : unusable) {
+    const ServerRecord& s = *server;  // (lambdas may not capture a structured binding in C++20)
     const bool covers_missing = std::any_of(missing.begin(), missing.end(),
-                                            [&](int b) { return b >= s->start && b < s->end; });
+                                            [&](int b) { return b >= s.start && b < s.end; });
     if (!covers_missing) continue;
-    candidates.push_back(fmt::format("{} ({}, blocks [{}, {})) at {}: {}", s->peer,
-                                     s->weight_format, s->start, s->end, s->address, why));
+    candidates.push_back(fmt::format("{} ({}, blocks [{}, {})) at {}: {}", s.peer, s.weight_format,
+                                     s.start, s.end, s.address, why));
   }
   fail("no route covers every block: no usable server for blocks [{}]{}; {}",
        fmt::join(missing, ", "),
