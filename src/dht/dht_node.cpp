@@ -35,8 +35,7 @@ DhtNode::DhtNode(const HostPort& listen, const std::vector<HostPort>& initial_pe
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(listen.port));
-  require(::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr) == 1,
-          "DHT listen address '{}' is not an IPv4 address", listen.str());
+  ::inet_pton(AF_INET, host_.c_str(), &addr.sin_addr);  // dotted: resolve_ipv4 made it so
   config.bind4 = dht::SockAddr(reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
   config.bind6 = {};
   try {

@@ -84,17 +84,6 @@ Server::Server(ServerOptions options)
   require(options_.num_blocks <= config.num_hidden_layers,
           "--num-blocks {} exceeds the model's {} blocks", options_.num_blocks,
           config.num_hidden_layers);
-  const auto check_span = [&](int start, int end) {
-    require(start >= 0 && start < end && end <= config.num_hidden_layers,
-            "blocks {}:{} are not a span of the model's {} blocks", start, end,
-            config.num_hidden_layers);
-  };
-  // A manifest shipped with a partial checkpoint (or copied from other
-  // weights) must describe the blocks this server is about to serve.
-  const auto check_blocks = [&](int start, int end) {
-    check_span(start, end);
-    verify_manifest(manifest_, config, *checkpoint_, ManifestUse{false, start, end});
-  };
   if (options_.num_blocks <= 0) check_blocks(options_.start, options_.end);
   dht_ = std::make_unique<DhtNode>(HostPort{options_.listen.host, 0}, options_.initial_peers);
   dht_->require_peers(std::chrono::seconds(5));
@@ -129,6 +118,15 @@ std::string Server::metrics_text() {
   std::lock_guard lock(serving_mutex_);
   // Between the spans of a move nothing is served: an empty page says so.
   return service_ ? prometheus_text(service_->metrics()) : std::string();
+}
+
+void Server::check_blocks(int start, int end) const {
+  const int num_layers = checkpoint_config_.num_hidden_layers;
+  require(start >= 0 && start < end && end <= num_layers,
+          "blocks {}:{} are not a span of the model's {} blocks", start, end, num_layers);
+  // A manifest shipped with a partial checkpoint (or copied from other
+  // weights) must describe the blocks this server is about to serve.
+  verify_manifest(manifest_, checkpoint_config_, *checkpoint_, ManifestUse{false, start, end});
 }
 
 std::unique_ptr<BlockSpan> Server::load_span(int start, int end) {
@@ -209,8 +207,7 @@ void Server::rebalance() {
                end_, *to, *to + options_.num_blocks);
   std::unique_ptr<BlockSpan> next;
   try {
-    verify_manifest(manifest_, checkpoint_config_, *checkpoint_,
-                    ManifestUse{false, *to, *to + options_.num_blocks});
+    check_blocks(*to, *to + options_.num_blocks);
     next = load_span(*to, *to + options_.num_blocks);
   } catch (const std::exception& e) {
     spdlog::warn("staying on blocks [{}, {}): cannot load the new span: {}", start_, end_,

@@ -57,6 +57,9 @@ class Server {
 
  private:
   ServerRecord record(ServerState state) const;
+  // Throws Error unless [start, end) is a span of the model whose weights
+  // match the manifest.
+  void check_blocks(int start, int end) const;
   // Loads blocks [start, end) and measures their speed (nothing served yet).
   std::unique_ptr<BlockSpan> load_span(int start, int end);
   // Serves `span` on options_.listen; the first call keeps the port it
