@@ -23,6 +23,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "brigade.grpc.pb.h"
@@ -217,6 +218,19 @@ inline nlohmann::json swarm_status(const std::string& dht) {
   const CommandResult r = brigade({"status", "--initial-peers", dht, "--json"});
   if (r.exit_code != 0) throw std::runtime_error("status failed: " + describe(r));
   return nlohmann::json::parse(r.out);
+}
+
+// Polls `brigade status` until `done(status)` holds or `timeout` passes;
+// returns the last status seen.
+template <typename Done>
+nlohmann::json status_until(const std::string& dht, Done done, std::chrono::seconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json last = swarm_status(dht);
+  while (!done(last) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    last = swarm_status(dht);
+  }
+  return last;
 }
 
 // The entry of `status` for the server announced at `address`, or null.

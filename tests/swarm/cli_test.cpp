@@ -18,19 +18,6 @@ using namespace swarm_fixture;
 
 using namespace std::chrono_literals;
 
-// Polls `brigade status` until `done(status)` holds or `timeout` passes;
-// returns the last status seen.
-template <typename Done>
-nlohmann::json status_until(const std::string& dht, Done done, std::chrono::seconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  nlohmann::json last = swarm_status(dht);
-  while (!done(last) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(200ms);
-    last = swarm_status(dht);
-  }
-  return last;
-}
-
 TEST(SwarmCli, StatusFollowsAServerThatStops) {
   TempDir dir("brigade-cli");
   const auto model = make_small_model(dir, model_options());

@@ -106,14 +106,12 @@ TEST(Processes, SighupStopsAServerThatAnnouncesItselfOffline) {
   EXPECT_NE(swarm->server(0).log().find("server stopped"), std::string::npos)
       << swarm->server(0).log();
   // Offline (or its records gone) within a bounded wait: the DHT needs a moment.
-  const auto deadline = std::chrono::steady_clock::now() + 10s;
-  nlohmann::json entry = find_server(swarm_status(swarm->dht_address()), address);
-  while (!entry.is_null() && entry.at("state") != "offline" &&
-         std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(200ms);
-    entry = find_server(swarm_status(swarm->dht_address()), address);
-  }
-  EXPECT_TRUE(entry.is_null() || entry.at("state") == "offline") << entry.dump();
+  const auto gone = [&](const nlohmann::json& status) {
+    const nlohmann::json entry = find_server(status, address);
+    return entry.is_null() || entry.at("state") == "offline";
+  };
+  const nlohmann::json status = status_until(swarm->dht_address(), gone, 10s);
+  EXPECT_TRUE(gone(status)) << status.dump(2);
 }
 
 }  // namespace

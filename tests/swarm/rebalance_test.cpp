@@ -42,12 +42,12 @@ std::unique_ptr<ChildProcess> rebalancing_server(const std::filesystem::path& mo
 std::pair<nlohmann::json, double> wait_until_covered(const std::string& dht,
                                                      std::chrono::seconds timeout) {
   const auto began = std::chrono::steady_clock::now();
-  nlohmann::json status = swarm_status(dht);
-  while (!(status.at("missing_blocks").empty() && !status.at("servers").empty()) &&
-         std::chrono::steady_clock::now() - began < timeout) {
-    std::this_thread::sleep_for(200ms);
-    status = swarm_status(dht);
-  }
+  const nlohmann::json status = status_until(
+      dht,
+      [](const nlohmann::json& s) {
+        return s.at("missing_blocks").empty() && !s.at("servers").empty();
+      },
+      timeout);
   return {status, std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count()};
 }
 
